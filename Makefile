@@ -1,0 +1,74 @@
+# One entry point for people and CI. Every target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+STAGE ?= local
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+PYTHON ?= python3
+
+# Node 20 end-of-life banners from jsii and the JS SDK are noise here, not errors.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE := 1
+# Keep the CDK CLI's cache (accounts, notices) inside the repo, never a user's ~/.cdk.
+export CDK_HOME := $(CURDIR)/.cdk-home
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+BENCH_TARGETS := bench-synth
+
+# Targets contributed by the other parts of the repo (data tooling, local cloud, ...). Each
+# may append to BENCH_TARGETS, so this comes before the `bench` rule reads it.
+-include make/*.mk
+
+.PHONY: help install lint format test unit infra synth snapshot-update bench bench-synth clean
+
+help: ## List the targets.
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(PY_STAMP): requirements.txt requirements-dev.txt requirements-data.txt lambda_src/requirements.txt
+	@echo "==> python: venv and pinned dependencies"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@echo "==> node: pinned CDK CLI (aws-cdk, aws-cdk-local)"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(PY_STAMP) $(NODE_STAMP) ## Create the venv and install the pinned CDK CLI.
+
+lint: $(PY_STAMP) ## ruff and mypy.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy app.py stacks lambda_src scripts bench
+
+format: $(PY_STAMP) ## Apply ruff's fixes and formatting.
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: install lint ## Lint, then every test (unit, infrastructure, integration).
+	$(PY) -m pytest
+
+infra: install ## Only the infrastructure tests (assertions, snapshots, cdk-nag, cfn-lint).
+	$(PY) -m pytest tests/infrastructure
+
+synth: install ## Synthesize the app for STAGE (local|prod) into cdk.out/.
+	$(CDK) synth -c stage=$(STAGE) --quiet
+	@echo "==> cdk.out/ holds the $(STAGE) templates: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
+
+snapshot-update: install ## Re-record the CloudFormation snapshots (review the diff!).
+	$(PY) -m pytest tests/infrastructure/test_snapshots.py --snapshot-update
+
+bench-synth: install
+	$(PY) -m bench.synth
+
+bench: $(BENCH_TARGETS) ## Run every benchmark; results in bench/results/*.json.
+
+clean: ## Remove build output (not the venv or node_modules).
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,474 @@
+"""Typed, frozen stage configuration: every difference between `local` and `prod`.
+
+This module imports nothing from `aws_cdk`, so the Lambda code, the data scripts and the
+tests can read the same table definitions and physical names the stacks deploy, cheaply.
+Only `app.py` chooses a stage (from CDK context); everything else receives a `StageConfig`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A stage configuration that cannot be synthesized; the message names the field."""
+
+
+class AttributeType(str, Enum):
+    """DynamoDB scalar key attribute types."""
+
+    STRING = "S"
+    NUMBER = "N"
+    BINARY = "B"
+
+
+class Projection(str, Enum):
+    """Which attributes a secondary index copies."""
+
+    ALL = "ALL"
+    KEYS_ONLY = "KEYS_ONLY"
+    INCLUDE = "INCLUDE"
+
+
+class StreamView(str, Enum):
+    """What a DynamoDB stream record carries."""
+
+    NEW_IMAGE = "NEW_IMAGE"
+    OLD_IMAGE = "OLD_IMAGE"
+    NEW_AND_OLD_IMAGES = "NEW_AND_OLD_IMAGES"
+    KEYS_ONLY = "KEYS_ONLY"
+
+
+class Encryption(str, Enum):
+    """Server-side encryption of tables: AWS-owned key, or a customer-managed KMS key."""
+
+    AWS_OWNED = "aws_owned"
+    CUSTOMER_MANAGED = "customer_managed"
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Provisioned read/write capacity units; `None` in a spec means on-demand billing."""
+
+    read: int
+    write: int
+
+    def __post_init__(self) -> None:
+        for label, units in (("read", self.read), ("write", self.write)):
+            if not isinstance(units, int) or units < 1:
+                raise ConfigError(f"capacity.{label} must be a positive integer, got {units!r}")
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """A global or local secondary index over declared attributes."""
+
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    projection: Projection = Projection.ALL
+    non_key_attributes: tuple[str, ...] = ()
+    # Provisioned capacity of a GSI; ignored for LSIs and on-demand tables.
+    capacity: Capacity | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One DynamoDB table: keys, declared attributes, indexes, stream, TTL and billing.
+
+    `key` is the stable logical name (`users`) that code uses; `table_name` is the physical
+    name for the stage (`Users`). Every key attribute of the table and of its indexes must be
+    declared in `attributes`; `validate()` says which one is not.
+    """
+
+    key: str
+    table_name: str
+    partition_key: str
+    attributes: tuple[tuple[str, AttributeType], ...]
+    sort_key: str | None = None
+    global_indexes: tuple[IndexSpec, ...] = ()
+    local_indexes: tuple[IndexSpec, ...] = ()
+    stream: StreamView | None = None
+    ttl_attribute: str | None = None
+    capacity: Capacity | None = None
+
+    @property
+    def attribute_types(self) -> dict[str, AttributeType]:
+        """Declared key attributes by name."""
+        return dict(self.attributes)
+
+    def index(self, name: str) -> IndexSpec:
+        """The global or local index called `name`."""
+        for spec in (*self.global_indexes, *self.local_indexes):
+            if spec.name == name:
+                return spec
+        raise KeyError(f"table {self.table_name} has no index {name!r}")
+
+    def validate(self) -> None:
+        """Raise `ConfigError` naming the first inconsistency in this table definition."""
+        where = f"table {self.key!r} ({self.table_name})"
+        if not _TABLE_NAME.fullmatch(self.table_name):
+            raise ConfigError(
+                f"{where}: table name must be 3-255 characters of a-z A-Z 0-9 _ - ."
+            )
+        names = [name for name, _ in self.attributes]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{where}: an attribute is declared twice in {names}")
+        declared = self.attribute_types
+        for role, attribute in (("partition key", self.partition_key), ("sort key", self.sort_key)):
+            if attribute is not None and attribute not in declared:
+                raise ConfigError(f"{where}: {role} {attribute!r} is not a declared attribute")
+        index_names = [spec.name for spec in (*self.global_indexes, *self.local_indexes)]
+        if len(set(index_names)) != len(index_names):
+            raise ConfigError(f"{where}: index names must be unique, got {index_names}")
+        if len(self.global_indexes) > 20:
+            raise ConfigError(f"{where}: at most 20 global secondary indexes")
+        if len(self.local_indexes) > 5:
+            raise ConfigError(f"{where}: at most 5 local secondary indexes")
+        for spec in self.global_indexes:
+            self._validate_index(spec, "GSI", declared)
+            if self.capacity is not None and spec.capacity is None:
+                raise ConfigError(
+                    f"{where}: GSI {spec.name!r} needs capacity on a provisioned table"
+                )
+        for spec in self.local_indexes:
+            self._validate_index(spec, "LSI", declared)
+            if self.sort_key is None:
+                raise ConfigError(
+                    f"{where}: LSI {spec.name!r} needs a table with a sort key; "
+                    "this table has only a partition key"
+                )
+            if spec.partition_key != self.partition_key:
+                raise ConfigError(
+                    f"{where}: LSI {spec.name!r} must use the table's partition key "
+                    f"{self.partition_key!r}, not {spec.partition_key!r}"
+                )
+            if spec.sort_key is None:
+                raise ConfigError(f"{where}: LSI {spec.name!r} needs a sort key")
+        used = {self.partition_key, self.sort_key}
+        for spec in (*self.global_indexes, *self.local_indexes):
+            used.update((spec.partition_key, spec.sort_key))
+        unused = sorted(set(names) - used)
+        if unused:
+            # CloudFormation rejects AttributeDefinitions that no key schema uses.
+            raise ConfigError(f"{where}: attributes {unused} are declared but used by no key")
+
+    def _validate_index(
+        self, spec: IndexSpec, kind: str, declared: Mapping[str, AttributeType]
+    ) -> None:
+        where = f"table {self.key!r} ({self.table_name}), {kind} {spec.name!r}"
+        if not _INDEX_NAME.fullmatch(spec.name):
+            raise ConfigError(f"{where}: index name must be 3-255 characters of a-z A-Z 0-9 _ - .")
+        for role, attribute in (("partition key", spec.partition_key), ("sort key", spec.sort_key)):
+            if attribute is not None and attribute not in declared:
+                raise ConfigError(
+                    f"{where}: {role} {attribute!r} is not a declared attribute of the table "
+                    f"(declared: {sorted(declared)})"
+                )
+        if spec.projection is Projection.INCLUDE and not spec.non_key_attributes:
+            raise ConfigError(f"{where}: INCLUDE projection needs non_key_attributes")
+        if spec.projection is not Projection.INCLUDE and spec.non_key_attributes:
+            raise ConfigError(f"{where}: non_key_attributes are only valid with INCLUDE")
+
+
+@dataclass(frozen=True)
+class DaxConfig:
+    """The DAX cluster in front of the cached tables, with its own isolated VPC."""
+
+    enabled: bool
+    cluster_name: str = "tasks-cache"
+    node_type: str = "dax.t3.small"
+    replication_factor: int = 3
+    # Subnets (one per availability zone) in the DAX VPC; DAX needs at least one.
+    subnet_count: int = 2
+    vpc_cidr: str = "10.42.0.0/16"
+    item_ttl_ms: int = 300_000
+    query_ttl_ms: int = 300_000
+    cached_tables: tuple[str, ...] = ("tasks",)
+    port: int = 9111  # the TLS port; 8111 is the unencrypted one, which we never open
+
+    def validate(self, table_keys: tuple[str, ...]) -> None:
+        """Raise `ConfigError` when an enabled cluster could not be created."""
+        if not self.enabled:
+            return
+        if self.subnet_count < 1:
+            raise ConfigError(
+                "dax: DAX is enabled but has no subnets (dax.subnet_count must be at least 1)"
+            )
+        if not _DAX_NAME.fullmatch(self.cluster_name):
+            raise ConfigError(
+                f"dax: cluster name {self.cluster_name!r} must be 1-20 characters, start with a "
+                "letter and contain only lowercase letters, digits and single hyphens"
+            )
+        if not 1 <= self.replication_factor <= 11:
+            raise ConfigError("dax: replication_factor must be between 1 and 11")
+        if not self.node_type.startswith("dax."):
+            raise ConfigError(f"dax: node_type {self.node_type!r} is not a DAX node type")
+        for label, ttl in (("item_ttl_ms", self.item_ttl_ms), ("query_ttl_ms", self.query_ttl_ms)):
+            if ttl < 0:
+                raise ConfigError(f"dax: {label} must not be negative")
+        if not self.cached_tables:
+            raise ConfigError("dax: DAX is enabled but caches no table (dax.cached_tables)")
+        unknown = sorted(set(self.cached_tables) - set(table_keys))
+        if unknown:
+            raise ConfigError(f"dax: cached_tables {unknown} are not tables of this stage")
+
+
+@dataclass(frozen=True)
+class StreamProcessing:
+    """How the message-stream function consumes the messages table's stream."""
+
+    batch_size: int = 10
+    retry_attempts: int = 3
+    max_record_age_s: int = 3600
+    bisect_on_error: bool = True
+
+    def validate(self) -> None:
+        """Raise `ConfigError` for values the event source mapping API would reject."""
+        if not 1 <= self.batch_size <= 10_000:
+            raise ConfigError("stream_processing.batch_size must be between 1 and 10000")
+        if not 0 <= self.retry_attempts <= 10_000:
+            raise ConfigError("stream_processing.retry_attempts must be between 0 and 10000")
+        if not 60 <= self.max_record_age_s <= 604_800:
+            raise ConfigError("stream_processing.max_record_age_s must be between 60 and 604800")
+
+
+@dataclass(frozen=True)
+class FunctionNames:
+    """Physical Lambda function names."""
+
+    user_manager: str
+    message_stream: str
+    tasks: str
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Everything that differs between stages. Build one with `stage_config()`."""
+
+    name: str
+    region: str
+    tables: tuple[TableSpec, ...]
+    functions: FunctionNames
+    dax: DaxConfig
+    retain_data: bool
+    point_in_time_recovery: bool
+    deletion_protection: bool
+    encryption: Encryption
+    alarms: bool
+    stream_processing: StreamProcessing = field(default_factory=StreamProcessing)
+    log_retention_days: int = 30
+    lambda_memory_mb: int = 256
+    lambda_timeout_s: int = 10
+    alarm_topic_arn: str | None = None
+
+    @property
+    def stack_prefix(self) -> str:
+        """Prefix of this stage's CloudFormation stack names."""
+        return f"dynamo-backend-{self.name}"
+
+    def table(self, key: str) -> TableSpec:
+        """The table with logical key `key` (`tasks`, `users`, `messages`)."""
+        for spec in self.tables:
+            if spec.key == key:
+                return spec
+        raise KeyError(f"stage {self.name} has no table {key!r}")
+
+    def validate(self) -> None:
+        """Raise `ConfigError` naming the first problem in this stage."""
+        if self.name not in STAGES:
+            raise ConfigError(f"unknown stage {self.name!r}; choose one of {sorted(STAGES)}")
+        keys = tuple(spec.key for spec in self.tables)
+        if len(set(keys)) != len(keys):
+            raise ConfigError(f"stage {self.name}: table keys must be unique, got {keys}")
+        names = [spec.table_name for spec in self.tables]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"stage {self.name}: table names must be unique, got {names}")
+        for required in ("tasks", "users", "messages"):
+            if required not in keys:
+                raise ConfigError(f"stage {self.name}: the {required!r} table is missing")
+        for spec in self.tables:
+            spec.validate()
+        if self.table("messages").stream is None:
+            raise ConfigError(
+                f"stage {self.name}: the messages table needs a stream for message-stream"
+            )
+        self.dax.validate(keys)
+        self.stream_processing.validate()
+        if self.log_retention_days not in _LOG_RETENTION_DAYS:
+            raise ConfigError(
+                f"log_retention_days {self.log_retention_days} is not a CloudWatch retention "
+                f"(one of {sorted(_LOG_RETENTION_DAYS)})"
+            )
+        if not 128 <= self.lambda_memory_mb <= 10_240:
+            raise ConfigError("lambda_memory_mb must be between 128 and 10240")
+        if not 1 <= self.lambda_timeout_s <= 900:
+            raise ConfigError("lambda_timeout_s must be between 1 and 900")
+        if not _REGION.fullmatch(self.region):
+            raise ConfigError(f"region {self.region!r} is not an AWS region name")
+
+
+_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
+_INDEX_NAME = _TABLE_NAME
+_DAX_NAME = re.compile(r"[a-z](?:-?[a-z0-9]){0,19}")
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
+_LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+     2922, 3288, 3653}
+)
+
+# Index and attribute names the code (handlers, scripts, tests) refers to.
+EMAIL_INDEX = "EmailIndex"
+MESSAGE_GROUP_INDEX = "message-group-sk-index"
+MESSAGE_CREATED_AT_INDEX = "created-at-index"
+
+
+def _tables(
+    *, names: Mapping[str, str], capacity: Capacity | None
+) -> tuple[TableSpec, ...]:
+    """The three tables of the tutorials; only names and billing vary by stage."""
+    string = AttributeType.STRING
+    return (
+        TableSpec(
+            key="tasks",
+            table_name=names["tasks"],
+            partition_key="id",
+            attributes=(("id", string),),
+            ttl_attribute="expires_at",
+            capacity=capacity,
+        ),
+        TableSpec(
+            key="users",
+            table_name=names["users"],
+            partition_key="userId",
+            attributes=(("userId", string), ("email", string)),
+            global_indexes=(IndexSpec(EMAIL_INDEX, "email", capacity=capacity),),
+            ttl_attribute="expiresAt",
+            capacity=capacity,
+        ),
+        TableSpec(
+            key="messages",
+            table_name=names["messages"],
+            partition_key="pk",
+            sort_key="sk",
+            attributes=(
+                ("pk", string),
+                ("sk", string),
+                ("message_group_uuid", string),
+                ("created_at", string),
+            ),
+            global_indexes=(
+                IndexSpec(MESSAGE_GROUP_INDEX, "message_group_uuid", "sk", capacity=capacity),
+            ),
+            # The tutorial's "sort by creation date" LSI exercise: Users has no sort key, so
+            # it lives here, ordering a partition's rows by `created_at` instead of `sk`.
+            local_indexes=(IndexSpec(MESSAGE_CREATED_AT_INDEX, "pk", "created_at"),),
+            stream=StreamView.NEW_IMAGE,
+            capacity=capacity,
+        ),
+    )
+
+
+def _local() -> StageConfig:
+    return StageConfig(
+        name="local",
+        region="us-east-1",
+        tables=_tables(
+            names={"tasks": "Tasks", "users": "Users", "messages": "cruddur-messages"},
+            capacity=Capacity(read=5, write=5),
+        ),
+        functions=FunctionNames(
+            user_manager="user-manager", message_stream="message-stream", tasks="tasks"
+        ),
+        dax=DaxConfig(enabled=False),
+        retain_data=False,
+        point_in_time_recovery=False,
+        deletion_protection=False,
+        encryption=Encryption.AWS_OWNED,
+        alarms=False,
+        log_retention_days=7,
+    )
+
+
+def _prod() -> StageConfig:
+    return StageConfig(
+        name="prod",
+        region="us-east-1",
+        tables=_tables(
+            names={
+                "tasks": "Tasks-prod",
+                "users": "Users-prod",
+                "messages": "cruddur-messages-prod",
+            },
+            capacity=None,
+        ),
+        functions=FunctionNames(
+            user_manager="user-manager-prod",
+            message_stream="message-stream-prod",
+            tasks="tasks-prod",
+        ),
+        dax=DaxConfig(enabled=True, cluster_name="tasks-cache-prod"),
+        retain_data=True,
+        point_in_time_recovery=True,
+        deletion_protection=True,
+        encryption=Encryption.AWS_OWNED,
+        alarms=True,
+        log_retention_days=90,
+    )
+
+
+STAGES = {"local": _local, "prod": _prod}
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes", "on"}:
+        return True
+    if text in {"false", "0", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def stage_config(name: str = "local", overrides: Mapping[str, Any] | None = None) -> StageConfig:
+    """Build and validate the configuration of stage `name`.
+
+    `overrides` come from CDK context (`-c key=value`): `region`, `dax` (on/off),
+    `encryption` (`aws_owned`|`customer_managed`), `alarms` (on/off), `alarm_topic_arn`.
+    Unknown keys are refused so a typo cannot silently deploy the defaults.
+    """
+    if name not in STAGES:
+        raise ConfigError(f"unknown stage {name!r}; choose one of {sorted(STAGES)}")
+    config = STAGES[name]()
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - _OVERRIDABLE)
+    if unknown:
+        raise ConfigError(f"unknown setting(s) {unknown}; known: {sorted(_OVERRIDABLE)}")
+    changes: dict[str, Any] = {}
+    if "region" in overrides:
+        changes["region"] = str(overrides["region"])
+    if "dax" in overrides:
+        changes["dax"] = replace(config.dax, enabled=_as_bool("dax", overrides["dax"]))
+    if "alarms" in overrides:
+        changes["alarms"] = _as_bool("alarms", overrides["alarms"])
+    if "alarm_topic_arn" in overrides:
+        changes["alarm_topic_arn"] = str(overrides["alarm_topic_arn"]) or None
+    if "encryption" in overrides:
+        try:
+            changes["encryption"] = Encryption(str(overrides["encryption"]))
+        except ValueError:
+            raise ConfigError(
+                f"encryption must be one of {[e.value for e in Encryption]}, "
+                f"got {overrides['encryption']!r}"
+            ) from None
+    config = replace(config, **changes)
+    config.validate()
+    return config
+
+
+_OVERRIDABLE = frozenset({"region", "dax", "alarms", "alarm_topic_arn", "encryption"})
