@@ -29,7 +29,7 @@ BENCH_TARGETS := bench-synth
 help: ## List the targets.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(PY_STAMP): requirements.txt requirements-dev.txt requirements-data.txt lambda_src/requirements.txt
+$(PY_STAMP): requirements.txt requirements-dev.txt requirements-data.txt requirements-localcloud.txt lambda_src/requirements.txt
 	@echo "==> python: venv and pinned dependencies"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
@@ -46,7 +46,7 @@ install: $(PY_STAMP) $(NODE_STAMP) ## Create the venv and install the pinned CDK
 lint: $(PY_STAMP) ## ruff and mypy.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app.py stacks lambda_src scripts bench
+	$(VENV)/bin/mypy app.py stacks lambda_src scripts localcloud bench
 
 format: $(PY_STAMP) ## Apply ruff's fixes and formatting.
 	$(VENV)/bin/ruff check --fix .
