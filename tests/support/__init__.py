@@ -1,0 +1,1 @@
+"""Shared test support: local DynamoDB backends (moto server, DynamoDB Local) and helpers."""
