@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
@@ -18,7 +18,7 @@ class ConfigError(ValueError):
     """A stage configuration that cannot be synthesized; the message names the field."""
 
 
-class AttributeType(str, Enum):
+class AttributeType(StrEnum):
     """DynamoDB scalar key attribute types."""
 
     STRING = "S"
@@ -26,7 +26,7 @@ class AttributeType(str, Enum):
     BINARY = "B"
 
 
-class Projection(str, Enum):
+class Projection(StrEnum):
     """Which attributes a secondary index copies."""
 
     ALL = "ALL"
@@ -34,7 +34,7 @@ class Projection(str, Enum):
     INCLUDE = "INCLUDE"
 
 
-class StreamView(str, Enum):
+class StreamView(StrEnum):
     """What a DynamoDB stream record carries."""
 
     NEW_IMAGE = "NEW_IMAGE"
@@ -43,7 +43,7 @@ class StreamView(str, Enum):
     KEYS_ONLY = "KEYS_ONLY"
 
 
-class Encryption(str, Enum):
+class Encryption(StrEnum):
     """Server-side encryption of tables: AWS-owned key, or a customer-managed KMS key."""
 
     AWS_OWNED = "aws_owned"
@@ -112,9 +112,7 @@ class TableSpec:
         """Raise `ConfigError` naming the first inconsistency in this table definition."""
         where = f"table {self.key!r} ({self.table_name})"
         if not _TABLE_NAME.fullmatch(self.table_name):
-            raise ConfigError(
-                f"{where}: table name must be 3-255 characters of a-z A-Z 0-9 _ - ."
-            )
+            raise ConfigError(f"{where}: table name must be 3-255 characters of a-z A-Z 0-9 _ - .")
         names = [name for name, _ in self.attributes]
         if len(set(names)) != len(names):
             raise ConfigError(f"{where}: an attribute is declared twice in {names}")
@@ -317,8 +315,30 @@ _INDEX_NAME = _TABLE_NAME
 _DAX_NAME = re.compile(r"[a-z](?:-?[a-z0-9]){0,19}")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
 _LOG_RETENTION_DAYS = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-     2922, 3288, 3653}
+    {
+        1,
+        3,
+        5,
+        7,
+        14,
+        30,
+        60,
+        90,
+        120,
+        150,
+        180,
+        365,
+        400,
+        545,
+        731,
+        1096,
+        1827,
+        2192,
+        2557,
+        2922,
+        3288,
+        3653,
+    }
 )
 
 # Index and attribute names the code (handlers, scripts, tests) refers to.
@@ -327,9 +347,7 @@ MESSAGE_GROUP_INDEX = "message-group-sk-index"
 MESSAGE_CREATED_AT_INDEX = "created-at-index"
 
 
-def _tables(
-    *, names: Mapping[str, str], capacity: Capacity | None
-) -> tuple[TableSpec, ...]:
+def _tables(*, names: Mapping[str, str], capacity: Capacity | None) -> tuple[TableSpec, ...]:
     """The three tables of the tutorials; only names and billing vary by stage."""
     string = AttributeType.STRING
     return (

@@ -1,0 +1,111 @@
+"""The stateful stack: the tables (with alarms and encryption key) and, when enabled, DAX."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from stacks.config import Encryption, StageConfig
+from stacks.constructs.dax import DaxCluster
+from stacks.constructs.table import DynamoTable
+from stacks.constructs.table_alarms import TableAlarms
+
+_RETENTION_BY_DAYS = {
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    120: logs.RetentionDays.FOUR_MONTHS,
+    150: logs.RetentionDays.FIVE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    400: logs.RetentionDays.THIRTEEN_MONTHS,
+    545: logs.RetentionDays.EIGHTEEN_MONTHS,
+    731: logs.RetentionDays.TWO_YEARS,
+    1096: logs.RetentionDays.THREE_YEARS,
+    1827: logs.RetentionDays.FIVE_YEARS,
+    2192: logs.RetentionDays.SIX_YEARS,
+    2557: logs.RetentionDays.SEVEN_YEARS,
+    2922: logs.RetentionDays.EIGHT_YEARS,
+    3288: logs.RetentionDays.NINE_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def log_retention(days: int) -> logs.RetentionDays:
+    """The `RetentionDays` member for a number of days the stage config accepted."""
+    return _RETENTION_BY_DAYS[days]
+
+
+def pascal_case(key: str) -> str:
+    """`messages` -> `Messages`: construct ids name the thing."""
+    return "".join(part.capitalize() for part in key.replace("-", "_").split("_"))
+
+
+class DataStack(Stack):
+    """Tables by logical key (`tables["users"]`), their alarms, and the DAX cluster if enabled."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.encryption_key: kms.Key | None = None
+        if config.encryption is Encryption.CUSTOMER_MANAGED:
+            self.encryption_key = kms.Key(
+                self,
+                "TableKey",
+                description=f"Encrypts the {config.name} DynamoDB tables and their streams",
+                enable_key_rotation=True,
+                removal_policy=RemovalPolicy.RETAIN
+                if config.retain_data
+                else RemovalPolicy.DESTROY,
+            )
+
+        self.tables: dict[str, dynamodb.Table] = {}
+        for spec in config.tables:
+            self.tables[spec.key] = DynamoTable(
+                self,
+                f"{pascal_case(spec.key)}Table",
+                spec=spec,
+                retain=config.retain_data,
+                point_in_time_recovery=config.point_in_time_recovery,
+                deletion_protection=config.deletion_protection,
+                encryption_key=self.encryption_key,
+            ).table
+
+        if config.alarms:
+            topic = (
+                sns.Topic.from_topic_arn(self, "AlarmTopic", config.alarm_topic_arn)
+                if config.alarm_topic_arn
+                else None
+            )
+            for spec in config.tables:
+                TableAlarms(
+                    self,
+                    f"{pascal_case(spec.key)}Alarms",
+                    table=self.tables[spec.key],
+                    table_name=spec.table_name,
+                    global_index_names=tuple(index.name for index in spec.global_indexes),
+                    topic=topic,
+                )
+
+        self.dax: DaxCluster | None = None
+        if config.dax.enabled:
+            self.dax = DaxCluster(
+                self,
+                "Dax",
+                config=config.dax,
+                tables=[self.tables[key] for key in config.dax.cached_tables],
+                retain=config.retain_data,
+                log_retention=log_retention(config.log_retention_days),
+            )

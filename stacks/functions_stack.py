@@ -1,0 +1,191 @@
+"""The stateless stack: the three functions, the stream subscription and the grants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from constructs import Construct
+
+from stacks.config import EMAIL_INDEX, MESSAGE_GROUP_INDEX, StageConfig, TableSpec
+from stacks.constructs.dax import DaxCluster
+from stacks.constructs.function import PythonFunction, lambda_code
+from stacks.constructs.queues import failure_queue
+from stacks.data_stack import log_retention, pascal_case
+from stacks.nag import acknowledge
+
+# Exactly what each handler calls, and nothing more (seed 003's policy for user-manager).
+USER_MANAGER_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+# The stream processor moves a group row's `sk` (a key) with a Delete + Put transaction.
+MESSAGE_STREAM_TABLE_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem")
+MESSAGE_STREAM_INDEX_ACTIONS = ("dynamodb:Query",)
+TASKS_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan")
+TASKS_DAX_ACTIONS = ("dax:GetItem", "dax:PutItem", "dax:Scan")
+
+
+class FunctionsStack(Stack):
+    """user-manager, message-stream and tasks, each granted only what its handler calls.
+
+    Tables are referenced by their physical names from the stage config, so the only value
+    imported from the data stack is the messages stream ARN (and the table key and DAX
+    resources when those are enabled).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        messages_stream_arn: str,
+        encryption_key: kms.IKey | None,
+        dax: DaxCluster | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        self._encryption_key = encryption_key
+        code = lambda_code()
+        common: dict[str, Any] = {
+            "code": code,
+            "memory_mb": config.lambda_memory_mb,
+            "timeout_s": config.lambda_timeout_s,
+            "log_retention": log_retention(config.log_retention_days),
+            "retain_logs": config.retain_data,
+        }
+        users = self._table(config.table("users"))
+        messages = self._table(config.table("messages"), stream_arn=messages_stream_arn)
+        tasks = self._table(config.table("tasks"))
+
+        self.user_manager = PythonFunction(
+            self,
+            "UserManager",
+            function_name=config.functions.user_manager,
+            handler="user_manager.handler.lambda_handler",
+            description="Users CRUD, batch and email lookup (EmailIndex)",
+            environment={
+                "STAGE": config.name,
+                "USERS_TABLE": config.table("users").table_name,
+                "EMAIL_INDEX": EMAIL_INDEX,
+            },
+            **common,
+        )
+        users.grant(self.user_manager.role, *USER_MANAGER_ACTIONS)
+        acknowledge(
+            self.user_manager.role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:{config.region}:"
+            f"<AWS::AccountId>:table/{config.table('users').table_name}/index/*]",
+            "Users/index/* is seed 003's grant: user-manager queries EmailIndex, and the "
+            "wildcard covers only this table's own indexes.",
+        )
+
+        self.message_stream = PythonFunction(
+            self,
+            "MessageStream",
+            function_name=config.functions.message_stream,
+            handler="message_stream.handler.lambda_handler",
+            description="Moves a message group's row to its newest message (messages stream)",
+            environment={
+                "STAGE": config.name,
+                "MESSAGES_TABLE": config.table("messages").table_name,
+                "MESSAGE_GROUP_INDEX": MESSAGE_GROUP_INDEX,
+            },
+            wildcard_reasons=(
+                "dynamodb:ListStreams (read by the stream event source mapping) does not "
+                "support resource-level permissions.",
+            ),
+            **common,
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.message_stream.role,
+            actions=list(MESSAGE_STREAM_TABLE_ACTIONS),
+            resource_arns=[messages.table_arn],
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.message_stream.role,
+            actions=list(MESSAGE_STREAM_INDEX_ACTIONS),
+            resource_arns=[f"{messages.table_arn}/index/{MESSAGE_GROUP_INDEX}"],
+        )
+        self.stream_failures = failure_queue(
+            self,
+            "MessageStreamFailures",
+            holds="messages-stream records the stream processor failed after all retries",
+        )
+        processing = config.stream_processing
+        self.message_stream.function.add_event_source(
+            event_sources.DynamoEventSource(
+                messages,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=processing.batch_size,
+                bisect_batch_on_error=processing.bisect_on_error,
+                retry_attempts=processing.retry_attempts,
+                max_record_age=Duration.seconds(processing.max_record_age_s),
+                report_batch_item_failures=True,
+                on_failure=event_sources.SqsDlq(self.stream_failures),
+            )
+        )
+
+        tasks_environment = {"STAGE": config.name, "TASKS_TABLE": config.table("tasks").table_name}
+        if dax is not None:
+            tasks_environment["DAX_ENDPOINT"] = dax.endpoint_url
+        self.tasks = PythonFunction(
+            self,
+            "Tasks",
+            function_name=config.functions.tasks,
+            handler="tasks.handler.lambda_handler",
+            description="TaskService: add, get and list tasks"
+            + (" through DAX" if dax is not None else ""),
+            environment=tasks_environment,
+            vpc=dax.vpc if dax is not None else None,
+            security_groups=[dax.client_security_group] if dax is not None else None,
+            **common,
+        )
+        if dax is not None:
+            dax.grant(self.tasks.role, *TASKS_DAX_ACTIONS)
+        else:
+            tasks.grant(self.tasks.role, *TASKS_TABLE_ACTIONS)
+
+        for function in (self.user_manager, self.message_stream, self.tasks):
+            self._grant_table_key(function)
+            CfnOutput(
+                self,
+                f"{function.node.id}FunctionName",
+                value=function.function.function_name,
+                description=f"Name of the {function.node.id} function",
+            )
+
+    def _grant_table_key(self, function: PythonFunction) -> None:
+        """With customer-managed table encryption, the function also needs the key."""
+        if self._encryption_key is None:
+            return
+        self._encryption_key.grant_encrypt_decrypt(function.role)
+        reason = (
+            "kms:GenerateDataKey* and kms:ReEncrypt* on the one table key are the action "
+            "families DynamoDB needs for customer-managed encryption."
+        )
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+            acknowledge(function.role, f"AwsSolutions-IAM5[Action::{action}]", reason)
+
+    def _table(self, spec: TableSpec, *, stream_arn: str | None = None) -> dynamodb.ITable:
+        """The data stack's table, referenced by its physical name (no cross-stack export)."""
+        return dynamodb.Table.from_table_attributes(
+            self,
+            f"{pascal_case(spec.key)}Table",
+            table_name=spec.table_name,
+            table_stream_arn=stream_arn,
+            global_indexes=[index.name for index in spec.global_indexes] or None,
+            local_indexes=[index.name for index in spec.local_indexes] or None,
+            encryption_key=self._encryption_key,
+        )
