@@ -17,7 +17,7 @@ from stacks.constructs.dax import DaxCluster
 from stacks.constructs.function import PythonFunction, lambda_code
 from stacks.constructs.queues import failure_queue
 from stacks.data_stack import log_retention, pascal_case
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_table_key_actions
 
 # Exactly what each handler calls, and nothing more (seed 003's policy for user-manager).
 USER_MANAGER_ACTIONS = (
@@ -171,12 +171,7 @@ class FunctionsStack(Stack):
         if self._encryption_key is None:
             return
         self._encryption_key.grant_encrypt_decrypt(function.role)
-        reason = (
-            "kms:GenerateDataKey* and kms:ReEncrypt* on the one table key are the action "
-            "families DynamoDB needs for customer-managed encryption."
-        )
-        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-            acknowledge(function.role, f"AwsSolutions-IAM5[Action::{action}]", reason)
+        acknowledge_table_key_actions(function.role)
 
     def _table(self, spec: TableSpec, *, stream_arn: str | None = None) -> dynamodb.ITable:
         """The data stack's table, referenced by its physical name (no cross-stack export)."""

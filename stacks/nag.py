@@ -23,3 +23,13 @@ def apply_nag_checks(app: IConstruct) -> None:
 def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
     """Accept finding `rule` (e.g. `AwsSolutions-IAM5[Resource::*]`) on `construct` and below."""
     Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def acknowledge_table_key_actions(role: IConstruct) -> None:
+    """Accept the KMS action families a role needs on a customer-managed table key."""
+    reason = (
+        "kms:GenerateDataKey* and kms:ReEncrypt* on the one table key are the action "
+        "families DynamoDB needs for customer-managed encryption."
+    )
+    for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+        acknowledge(role, f"AwsSolutions-IAM5[Action::{action}]", reason)

@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import DaxConfig
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_table_key_actions
 
 
 class DaxCluster(Construct):
@@ -133,6 +133,8 @@ class DaxCluster(Construct):
         self.endpoint_url: str = self.cluster.attr_cluster_discovery_endpoint_url
         self.cluster_arn: str = self.cluster.attr_arn
 
+        if any(table.encryption_key is not None for table in tables):
+            acknowledge_table_key_actions(self.role)
         for table in tables:
             # grant_read_write_data adds `<table>/index/*` so DAX can serve index queries.
             table_arn = Stack.of(self).resolve(table.table_arn)

@@ -1,0 +1,177 @@
+"""Intent: each function's runtime, wiring and role, granted exactly what its handler calls."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk.assertions import Match
+
+from stacks.config import EMAIL_INDEX, MESSAGE_GROUP_INDEX
+from tests.infrastructure.cfn import function_by_name, function_role, grants, role_statements
+from tests.infrastructure.synth import SynthesizedStage
+
+TABLE_ARN = "arn:${AWS::Partition}:dynamodb:us-east-1:${AWS::AccountId}:table/"
+
+
+def functions(stage: SynthesizedStage) -> list[tuple[str, str]]:
+    names = stage.config.functions
+    return [
+        (names.user_manager, "user_manager.handler.lambda_handler"),
+        (names.message_stream, "message_stream.handler.lambda_handler"),
+        (names.tasks, "tasks.handler.lambda_handler"),
+    ]
+
+
+def test_local_function_names_follow_the_tutorial(local: SynthesizedStage) -> None:
+    local.functions.has_resource_properties(
+        "AWS::Lambda::Function", {"FunctionName": "user-manager"}
+    )
+    local.functions.resource_count_is("AWS::Lambda::Function", 3)
+
+
+def test_every_function_is_configured_alike(stage: SynthesizedStage) -> None:
+    for name, handler in functions(stage):
+        _, properties = function_by_name(stage.functions, name)
+        assert properties["Runtime"] == "python3.14"
+        assert properties["Handler"] == handler
+        assert properties["MemorySize"] == stage.config.lambda_memory_mb
+        assert properties["Timeout"] == stage.config.lambda_timeout_s
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert properties["LoggingConfig"]["LogFormat"] == "JSON"
+        assert "TargetArn" in properties["DeadLetterConfig"]
+        assert properties["Environment"]["Variables"]["STAGE"] == stage.config.name
+
+
+def test_each_function_logs_to_its_own_log_group_with_retention(stage: SynthesizedStage) -> None:
+    for name, _ in functions(stage):
+        stage.functions.has_resource_properties(
+            "AWS::Logs::LogGroup",
+            {
+                "LogGroupName": f"/aws/lambda/{name}",
+                "RetentionInDays": stage.config.log_retention_days,
+            },
+        )
+        role_id, role = function_role(stage.functions, name)
+        assert "ManagedPolicyArns" not in role  # no AWSLambdaBasicExecutionRole
+        logs = grants(role_statements(stage.functions, role_id), "logs")
+        assert set(logs) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+        (log_group,) = logs["logs:CreateLogStream"]
+        assert log_group.startswith("${") and "LogGroup" in log_group
+
+
+def test_user_manager_role_is_seed_003s_policy(stage: SynthesizedStage) -> None:
+    users = stage.config.table("users").table_name
+    role_id, _ = function_role(stage.functions, stage.config.functions.user_manager)
+    dynamodb = grants(role_statements(stage.functions, role_id), "dynamodb")
+    expected_resources = {f"{TABLE_ARN}{users}", f"{TABLE_ARN}{users}/index/*"}
+    assert dynamodb == dict.fromkeys(
+        (
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+        ),
+        expected_resources,
+    )
+    _, properties = function_by_name(stage.functions, stage.config.functions.user_manager)
+    assert properties["Environment"]["Variables"] == {
+        "STAGE": stage.config.name,
+        "USERS_TABLE": users,
+        "EMAIL_INDEX": EMAIL_INDEX,
+    }
+
+
+def test_message_stream_role_allows_only_what_it_calls(stage: SynthesizedStage) -> None:
+    messages = stage.config.table("messages").table_name
+    role_id, _ = function_role(stage.functions, stage.config.functions.message_stream)
+    dynamodb = grants(role_statements(stage.functions, role_id), "dynamodb")
+    stream = {
+        r for r in dynamodb["dynamodb:GetRecords"] if r.startswith("${Import:")
+    }  # the stream ARN is the one value imported from the data stack
+    assert len(stream) == 1
+    assert dynamodb == {
+        "dynamodb:PutItem": {f"{TABLE_ARN}{messages}"},
+        "dynamodb:DeleteItem": {f"{TABLE_ARN}{messages}"},
+        "dynamodb:Query": {f"{TABLE_ARN}{messages}/index/{MESSAGE_GROUP_INDEX}"},
+        "dynamodb:DescribeStream": stream,
+        "dynamodb:GetRecords": stream,
+        "dynamodb:GetShardIterator": stream,
+        "dynamodb:ListStreams": {"*"},
+    }
+
+
+def test_message_stream_subscription(stage: SynthesizedStage) -> None:
+    processing = stage.config.stream_processing
+    function_id, _ = function_by_name(stage.functions, stage.config.functions.message_stream)
+    stage.functions.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
+    stage.functions.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "FunctionName": {"Ref": function_id},
+            "EventSourceArn": {"Fn::ImportValue": Match.string_like_regexp("StreamArn")},
+            "StartingPosition": "TRIM_HORIZON",
+            "BatchSize": processing.batch_size,
+            "BisectBatchOnFunctionError": True,
+            "MaximumRetryAttempts": processing.retry_attempts,
+            "MaximumRecordAgeInSeconds": processing.max_record_age_s,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "DestinationConfig": {
+                "OnFailure": {"Destination": {"Fn::GetAtt": [Match.any_value(), "Arn"]}}
+            },
+        },
+    )
+
+
+def test_failure_queues_are_encrypted_and_tls_only(stage: SynthesizedStage) -> None:
+    # One dead-letter queue per function plus the stream's on-failure queue.
+    stage.functions.resource_count_is("AWS::SQS::Queue", 4)
+    queues = stage.functions.find_resources("AWS::SQS::Queue")
+    for queue in queues.values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    policies = stage.functions.find_resources("AWS::SQS::QueuePolicy")
+    assert len(policies) == 4
+    for policy in policies.values():
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Deny"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_local_tasks_reads_dynamodb_directly(local: SynthesizedStage) -> None:
+    tasks = local.config.table("tasks").table_name
+    role_id, _ = function_role(local.functions, local.config.functions.tasks)
+    statements = role_statements(local.functions, role_id)
+    assert grants(statements, "dynamodb") == {
+        action: {f"{TABLE_ARN}{tasks}"}
+        for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan")
+    }
+    assert grants(statements, "dax") == {}
+    _, properties = function_by_name(local.functions, local.config.functions.tasks)
+    assert "VpcConfig" not in properties
+    assert "DAX_ENDPOINT" not in properties["Environment"]["Variables"]
+
+
+def test_prod_tasks_reads_through_dax_inside_its_vpc(prod: SynthesizedStage) -> None:
+    role_id, _ = function_role(prod.functions, prod.config.functions.tasks)
+    statements = role_statements(prod.functions, role_id)
+    assert grants(statements, "dynamodb") == {}
+    dax = grants(statements, "dax")
+    assert set(dax) == {"dax:GetItem", "dax:PutItem", "dax:Scan"}
+    ((cluster_arn,),) = {frozenset(resources) for resources in dax.values()}
+    assert cluster_arn.startswith("${Import:") and "DaxCluster" in cluster_arn
+    ec2 = grants(statements, "ec2")
+    assert "ec2:CreateNetworkInterface" in ec2 and "ec2:DeleteNetworkInterface" in ec2
+    _, properties = function_by_name(prod.functions, prod.config.functions.tasks)
+    endpoint = properties["Environment"]["Variables"]["DAX_ENDPOINT"]
+    assert "ClusterDiscoveryEndpointURL" in str(endpoint)
+    vpc_config = properties["VpcConfig"]
+    assert len(vpc_config["SubnetIds"]) == prod.config.dax.subnet_count
+    (security_group,) = vpc_config["SecurityGroupIds"]
+    assert "ClientSecurityGroup" in str(security_group)
+
+
+@pytest.mark.parametrize("which", ["user_manager", "message_stream"])
+def test_only_tasks_runs_in_a_vpc(prod: SynthesizedStage, which: str) -> None:
+    _, properties = function_by_name(prod.functions, getattr(prod.config.functions, which))
+    assert "VpcConfig" not in properties
