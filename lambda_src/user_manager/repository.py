@@ -1,0 +1,434 @@
+"""The Users table: user rows and the email uniqueness rows that sit beside them.
+
+A user `{"userId": "u1", "email": "a@x.io", ...}` owns the row `{"userId": "EMAIL#a@x.io",
+"ownerId": "u1"}`. Every write that sets, moves or frees an email changes both rows in one
+`TransactWriteItems`, so two users can never hold the same email, however many requests race.
+Uniqueness rows carry no `email` attribute (they stay out of `EmailIndex`) and user ids never
+contain `#` (they can never be mistaken for one), so reads see only users.
+
+Items whose TTL attribute lies in the past are treated as gone: DynamoDB deletes expired
+items only eventually, so reads hide them and creates may take over their id or email.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+from common import dynamo
+from common.dynamo import Item, Sleep, deserialize, serialize, serialize_value
+from common.errors import ConflictError, InternalError, NotFoundError
+
+KEY = "userId"
+LOCK_PREFIX = "EMAIL#"
+OWNER = "ownerId"
+VERSION = "version"
+CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+class UserNotFound(NotFoundError):
+    """No live user has this id."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"User not found: {user_id}", field="userId")
+
+
+class UserAlreadyExists(ConflictError):
+    """A live user already has this id."""
+
+    def __init__(self, user_ids: list[str]) -> None:
+        super().__init__(f"user already exists: {', '.join(user_ids)}", field="userId")
+
+
+class EmailInUse(ConflictError):
+    """Another live user already has this email."""
+
+    def __init__(self, emails: list[str]) -> None:
+        super().__init__(f"email already in use: {', '.join(emails)}", field="email")
+
+
+class VersionMismatch(ConflictError):
+    """The caller's expected version is not the stored one."""
+
+    def __init__(self, user_id: str, expected: int, actual: int | None = None) -> None:
+        found = f", it is at version {actual}" if actual is not None else ""
+        super().__init__(
+            f"user {user_id} is not at version {expected}{found}; read it again", field="version"
+        )
+
+
+class ConcurrentUpdate(ConflictError):
+    """Other requests kept changing the same rows; nothing was written."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(
+            f"user {user_id} is being changed by concurrent requests; retry", field="userId"
+        )
+
+
+class _Stale(Exception):
+    """The row changed between our read and our conditional write: read again and retry."""
+
+
+def lock_key(email: str) -> str:
+    """The key of the uniqueness row for `email` (already normalized)."""
+    return f"{LOCK_PREFIX}{email}"
+
+
+@dataclass
+class UserRepository:
+    """Reads and writes users in `table`; owns every DynamoDB request the function makes.
+
+    `max_attempts` bounds the retries of a transaction that lost a race (a
+    `TransactionConflict`, or a row changed between our read and write) before giving up
+    with a 409.
+    """
+
+    client: Any
+    table: str
+    email_index: str
+    ttl_attribute: str = "expiresAt"
+    max_attempts: int = 5
+    sleep: Sleep = field(default=time.sleep, repr=False)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _is_live(self, item: Item, now: int) -> bool:
+        expires = item.get(self.ttl_attribute)
+        return expires is None or int(expires) >= now
+
+    def get(self, user_id: str, *, now: int) -> Item | None:
+        """The live user `user_id` (strongly consistent read), or `None`."""
+        response = self.client.get_item(
+            TableName=self.table, Key={KEY: {"S": user_id}}, ConsistentRead=True
+        )
+        raw = response.get("Item")
+        if raw is None:
+            return None
+        item = deserialize(raw)
+        return item if self._is_live(item, now) else None
+
+    def find_by_email(self, email: str, *, now: int) -> Item | None:
+        """The live user with `email`, through the email index (eventually consistent)."""
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": self.email_index,
+            "KeyConditionExpression": "#email = :email",
+            "ExpressionAttributeNames": {"#email": "email"},
+            "ExpressionAttributeValues": {":email": {"S": email}},
+        }
+        while True:
+            response = self.client.query(**request)
+            for raw in response.get("Items", []):
+                item = deserialize(raw)
+                if self._is_live(item, now):
+                    return item
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return None
+            request["ExclusiveStartKey"] = last
+
+    def list_page(
+        self, *, limit: int, start_user_id: str | None, now: int
+    ) -> tuple[list[Item], str | None]:
+        """Up to `limit` live users after `start_user_id`, and the id to continue from.
+
+        `Limit` counts items before the filter drops uniqueness rows and expired users, so
+        the scan continues until `limit` users are found or the table ends. The returned key
+        is then always a user's id, never a uniqueness row (which would reveal an email).
+        """
+        users: list[Item] = []
+        request: dict[str, Any] = {
+            "TableName": self.table,
+            "FilterExpression": (
+                "NOT begins_with(#pk, :lock) AND (attribute_not_exists(#ttl) OR #ttl >= :now)"
+            ),
+            "ExpressionAttributeNames": {"#pk": KEY, "#ttl": self.ttl_attribute},
+            "ExpressionAttributeValues": {
+                ":lock": {"S": LOCK_PREFIX},
+                ":now": {"N": str(now)},
+            },
+        }
+        if start_user_id is not None:
+            request["ExclusiveStartKey"] = {KEY: {"S": start_user_id}}
+        while True:
+            request["Limit"] = limit - len(users)
+            response = self.client.scan(**request)
+            users.extend(deserialize(raw) for raw in response.get("Items", []))
+            last = response.get("LastEvaluatedKey")
+            if not last:
+                return users, None
+            if len(users) >= limit:
+                return users, str(last[KEY]["S"])
+            request["ExclusiveStartKey"] = last
+
+    def batch_get(self, user_ids: list[str], *, now: int) -> list[Item]:
+        """The live users among `user_ids` (`BatchGetItem`, unprocessed keys retried)."""
+        keys = [{KEY: {"S": user_id}} for user_id in user_ids]
+        items = dynamo.batch_get(self.client, self.table, keys, sleep=self.sleep)
+        return [item for item in items if self._is_live(item, now)]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def _lock_item(self, user: Item) -> Item:
+        lock: Item = {KEY: lock_key(str(user["email"])), OWNER: user[KEY]}
+        if user.get(self.ttl_attribute) is not None:
+            # The uniqueness row expires with its user, or the email would stay taken forever.
+            lock[self.ttl_attribute] = user[self.ttl_attribute]
+        return lock
+
+    def _claim(self, item: Item, now: int) -> dict[str, Any]:
+        """A transactional put that succeeds only where no live row has this key."""
+        return {
+            "Put": {
+                "TableName": self.table,
+                "Item": serialize(item),
+                "ConditionExpression": "attribute_not_exists(#pk) OR #ttl < :now",
+                "ExpressionAttributeNames": {"#pk": KEY, "#ttl": self.ttl_attribute},
+                "ExpressionAttributeValues": {":now": {"N": str(now)}},
+            }
+        }
+
+    def _release(self, email: str, owner: str) -> dict[str, Any]:
+        """A transactional delete of `email`'s uniqueness row, unless another user holds it."""
+        return {
+            "Delete": {
+                "TableName": self.table,
+                "Key": {KEY: {"S": lock_key(email)}},
+                "ConditionExpression": "attribute_not_exists(#pk) OR #owner = :owner",
+                "ExpressionAttributeNames": {"#pk": KEY, "#owner": OWNER},
+                "ExpressionAttributeValues": {":owner": {"S": owner}},
+            }
+        }
+
+    def _guard(self, *, version: int | None, email: str | None, now: int) -> tuple[str, Any, Any]:
+        """The condition that the user row is live, at `version` and holds `email`."""
+        parts = ["attribute_exists(#pk)", "(attribute_not_exists(#ttl) OR #ttl >= :now)"]
+        names: dict[str, str] = {"#pk": KEY, "#ttl": self.ttl_attribute}
+        values: dict[str, Any] = {":now": {"N": str(now)}}
+        if version is not None:
+            names["#ver"] = VERSION
+            if version == 0:
+                parts.append("attribute_not_exists(#ver)")
+            else:
+                parts.append("#ver = :expected")
+                values[":expected"] = {"N": str(version)}
+        if email is not None:
+            names["#email"] = "email"
+            parts.append("#email = :current_email")
+            values[":current_email"] = {"S": email}
+        return " AND ".join(parts), names, values
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
+        """Run one transaction; `None` on success, else the per-item cancellation codes.
+
+        A cancellation caused only by a competing transaction (`TransactionConflict`) is
+        retried with backoff; after `max_attempts` the codes are returned to the caller.
+        """
+        reasons: list[str] = []
+        for attempt in range(self.max_attempts):
+            try:
+                self.client.transact_write_items(TransactItems=items)
+                return None
+            except ClientError as error:
+                if dynamo.error_code(error) != "TransactionCanceledException":
+                    raise
+                reasons = dynamo.cancellation_reasons(error)
+            if CONDITION_FAILED in reasons:
+                return reasons
+            unexpected = sorted(set(reasons) - {"None", "TransactionConflict"})
+            if unexpected:
+                raise InternalError(f"transaction cancelled: {', '.join(unexpected)}")
+            self.sleep(dynamo.backoff_delay(attempt))
+        return reasons
+
+    def create(self, user: Item, *, now: int) -> None:
+        """Write `user` and its uniqueness row together, or neither.
+
+        Raises `UserAlreadyExists` or `EmailInUse`; `ConcurrentUpdate` if competing
+        transactions kept cancelling ours.
+        """
+        reasons = self._transact([self._claim(user, now), self._claim(self._lock_item(user), now)])
+        if reasons is None:
+            return
+        if reasons[:1] == [CONDITION_FAILED]:
+            raise UserAlreadyExists([str(user[KEY])])
+        if reasons[1:2] == [CONDITION_FAILED]:
+            raise EmailInUse([str(user["email"])])
+        raise ConcurrentUpdate(str(user[KEY]))
+
+    def _set_clause(self, changes: Item) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """`SET` with a placeholder for every name (`name`, `role` are reserved words)."""
+        assignments: list[str] = []
+        names: dict[str, str] = {"#ver": VERSION}
+        values: dict[str, Any] = {":zero": {"N": "0"}, ":one": {"N": "1"}}
+        for index, (attribute, value) in enumerate(sorted(changes.items())):
+            names[f"#f{index}"] = attribute
+            values[f":v{index}"] = serialize_value(value)
+            assignments.append(f"#f{index} = :v{index}")
+        assignments.append("#ver = if_not_exists(#ver, :zero) + :one")
+        return "SET " + ", ".join(assignments), names, values
+
+    def update(
+        self, user_id: str, changes: Item, *, expected_version: int | None, now: int
+    ) -> Item:
+        """Apply `changes` to the user, bump its version and return the new item.
+
+        With `expected_version`, a stored version that differs gives `VersionMismatch`. A
+        new `email` moves the uniqueness row in the same transaction (`EmailInUse` if taken).
+        """
+        for attempt in range(self.max_attempts):
+            try:
+                if "email" not in changes:
+                    return self._update_row(user_id, changes, version=expected_version, now=now)
+                return self._update_email(user_id, changes, expected_version, now)
+            except _Stale:
+                self.sleep(dynamo.backoff_delay(attempt))
+        raise ConcurrentUpdate(user_id)
+
+    def _update_row(
+        self, user_id: str, changes: Item, *, version: int | None, now: int, retry: bool = False
+    ) -> Item:
+        expression, names, values = self._set_clause(changes)
+        condition, guard_names, guard_values = self._guard(version=version, email=None, now=now)
+        try:
+            response = self.client.update_item(
+                TableName=self.table,
+                Key={KEY: {"S": user_id}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={**names, **guard_names},
+                ExpressionAttributeValues={**values, **guard_values},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            code = dynamo.error_code(error)
+            if code == "TransactionConflictException":
+                raise _Stale from None
+            if code != "ConditionalCheckFailedException":
+                raise
+            current = self.get(user_id, now=now)
+            if current is None:
+                raise UserNotFound(user_id) from None
+            if retry or version is None:
+                # The row changed under a guard we chose ourselves (or appeared meanwhile).
+                raise _Stale from None
+            raise VersionMismatch(user_id, version, int(current.get(VERSION, 0))) from None
+        return deserialize(response["Attributes"])
+
+    def _update_email(
+        self, user_id: str, changes: Item, expected_version: int | None, now: int
+    ) -> Item:
+        current = self.get(user_id, now=now)
+        if current is None:
+            raise UserNotFound(user_id)
+        version = int(current.get(VERSION, 0))
+        if expected_version is not None and expected_version != version:
+            raise VersionMismatch(user_id, expected_version, version)
+        old_email = current.get("email")
+        if changes["email"] == old_email:
+            # Same email: no uniqueness row moves, but guard on the version we read so a
+            # concurrent email change cannot be overwritten with the old address.
+            return self._update_row(
+                user_id, changes, version=version, now=now, retry=expected_version is None
+            )
+        expression, names, values = self._set_clause(changes)
+        condition, guard_names, guard_values = self._guard(
+            version=version, email=old_email if isinstance(old_email, str) else None, now=now
+        )
+        moved = {**current, **changes}
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": {KEY: {"S": user_id}},
+                    "UpdateExpression": expression,
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {**names, **guard_names},
+                    "ExpressionAttributeValues": {**values, **guard_values},
+                }
+            },
+            self._claim(self._lock_item(moved), now),
+        ]
+        if isinstance(old_email, str):
+            items.append(self._release(old_email, user_id))
+        reasons = self._transact(items)
+        if reasons is None:
+            moved[VERSION] = version + 1
+            return moved
+        if reasons[1:2] == [CONDITION_FAILED]:
+            raise EmailInUse([str(changes["email"])])
+        if reasons[2:3] == [CONDITION_FAILED]:
+            raise ConflictError(
+                f"the uniqueness row of {old_email} belongs to another user; "
+                "the table needs repair",
+                field="email",
+            )
+        if expected_version is not None and reasons[:1] == [CONDITION_FAILED]:
+            latest = self.get(user_id, now=now)
+            if latest is None:
+                raise UserNotFound(user_id)
+            raise VersionMismatch(user_id, expected_version, int(latest.get(VERSION, 0)))
+        raise _Stale
+
+    def delete(self, user_id: str, *, expected_version: int | None, now: int) -> None:
+        """Delete the user and free its email, or raise `UserNotFound`/`VersionMismatch`."""
+        for attempt in range(self.max_attempts):
+            current = self.get(user_id, now=now)
+            if current is None:
+                raise UserNotFound(user_id)
+            version = int(current.get(VERSION, 0))
+            if expected_version is not None and expected_version != version:
+                raise VersionMismatch(user_id, expected_version, version)
+            email = current.get("email")
+            condition, names, values = self._guard(
+                version=version, email=email if isinstance(email, str) else None, now=now
+            )
+            items: list[dict[str, Any]] = [
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": {KEY: {"S": user_id}},
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": values,
+                    }
+                }
+            ]
+            if isinstance(email, str):
+                items.append(self._release(email, user_id))
+            reasons = self._transact(items)
+            if reasons is None:
+                return
+            if reasons[1:2] == [CONDITION_FAILED]:
+                raise ConflictError(
+                    f"the uniqueness row of {email} belongs to another user; "
+                    "the table needs repair",
+                    field="email",
+                )
+            self.sleep(dynamo.backoff_delay(attempt))
+        raise ConcurrentUpdate(user_id)
+
+    def batch_create(self, users: list[Item], *, now: int) -> None:
+        """Write `users` and their uniqueness rows with `BatchWriteItem`.
+
+        `BatchWriteItem` takes no conditions, so existing ids and taken emails are checked
+        first with one `BatchGetItem` (409 naming them; nothing written). That check is not
+        isolated from a concurrent `CREATE` of the same id or email in the instant between
+        the read and the write: use `CREATE` where that race matters.
+        """
+        locks = [self._lock_item(user) for user in users]
+        keys = [str(user[KEY]) for user in users] + [str(lock[KEY]) for lock in locks]
+        existing = self.batch_get(keys, now=now)
+        taken_ids = sorted(str(item[KEY]) for item in existing if OWNER not in item)
+        taken_emails = sorted(
+            str(item[KEY]).removeprefix(LOCK_PREFIX) for item in existing if OWNER in item
+        )
+        if taken_ids:
+            raise UserAlreadyExists(taken_ids)
+        if taken_emails:
+            raise EmailInUse(taken_emails)
+        requests = [{"PutRequest": {"Item": serialize(item)}} for item in (*users, *locks)]
+        dynamo.batch_write(self.client, self.table, requests, sleep=self.sleep)
