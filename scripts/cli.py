@@ -1,0 +1,534 @@
+"""`python -m scripts`: the data tooling's command line (typer + rich).
+
+Every command takes `--stage local|prod` and `--endpoint URL` before its name:
+`python -m scripts --stage prod list-tables`. Output is for people (tables, progress bars)
+unless `--json` asks for machine-readable lines. Errors print one line and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from scripts import patterns as patterns_module
+from scripts.codec import WireItem, dumps_item, render_value
+from scripts.errors import ToolError, UsageError
+from scripts.sample_data import (
+    DEFAULT_COUNT,
+    SAMPLE_TABLES,
+    conversation_group_uuid,
+    default_anchor,
+    sample_items,
+    sample_users,
+)
+from scripts.scan import build_request, scan_items
+from scripts.seed import DEFAULT_CONCURRENCY, load_file, seed_table, validate_items
+from scripts.tables import (
+    TableInfo,
+    count_items,
+    create_stage_tables,
+    describe_table,
+    drop_table,
+    list_tables,
+)
+from scripts.target import Target, resolve_target
+
+app = typer.Typer(
+    help="Seed, scan, describe and drop the stage's DynamoDB tables; run its access patterns.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+patterns_app = typer.Typer(
+    help="The single-table design's access patterns, with their capacity cost.",
+    no_args_is_help=True,
+)
+app.add_typer(patterns_app, name="patterns")
+
+
+class Stage(StrEnum):
+    """The stages of `stacks.config`."""
+
+    local = "local"
+    prod = "prod"
+
+
+class InputFormatChoice(StrEnum):
+    """How `seed --from` reads its file."""
+
+    auto = "auto"
+    dynamodb = "dynamodb"
+    plain = "plain"
+
+
+def _out() -> Console:
+    return Console(highlight=False)
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def _target(ctx: typer.Context) -> Target:
+    target = ctx.find_root().obj
+    assert isinstance(target, Target)
+    return target
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    stage: Annotated[
+        Stage, typer.Option(help="Stage whose names and region to use.")
+    ] = Stage.local,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="DynamoDB endpoint for local (default: $AWS_ENDPOINT_URL or "
+            "http://localhost:4566).",
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = resolve_target(stage.value, endpoint)
+
+
+# ---------------------------------------------------------------- tables
+
+
+@app.command("list-tables")
+def list_tables_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False,
+) -> None:
+    """List the tables at the endpoint."""
+    target = _target(ctx)
+    names = list_tables(target)
+    if as_json:
+        print(json.dumps(names))
+        return
+    table = Table(title=f"Tables at {target.where} ({target.stage.name})")
+    table.add_column("table")
+    table.add_column("stage table")
+    known = {spec.table_name: spec.key for spec in target.stage.tables}
+    for name in names:
+        table.add_row(name, known.get(name, ""))
+    _out().print(table)
+    if not names:
+        _out().print("no tables")
+
+
+@app.command("describe")
+def describe_command(
+    ctx: typer.Context,
+    table_name: Annotated[str, typer.Argument(metavar="TABLE", help="Table or logical key.")],
+    exact_count: Annotated[
+        bool, typer.Option("--exact-count", help="Count items with a full COUNT scan.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Keys, indexes, stream, item count and billing of a table."""
+    target = _target(ctx)
+    info = describe_table(target, table_name)
+    exact = count_items(target, info.name) if exact_count else None
+    if as_json:
+        data = info.as_dict()
+        if exact is not None:
+            data["exact_item_count"] = exact
+        print(json.dumps(data))
+        return
+    _print_description(info, exact)
+
+
+def _print_description(info: TableInfo, exact: int | None) -> None:
+    out = _out()
+    grid = Table(title=f"{info.name} ({info.status})", show_header=False)
+    grid.add_column("what", style="bold")
+    grid.add_column("value")
+    grid.add_row("keys", ", ".join(f"{k.name} ({k.type}, {k.role})" for k in info.keys))
+    for index in info.indexes:
+        keys = ", ".join(f"{k.name} ({k.type}, {k.role})" for k in index.keys)
+        projection = index.projection
+        if index.non_key_attributes:
+            projection += f" {list(index.non_key_attributes)}"
+        grid.add_row(f"{index.kind} {index.name}", f"{keys}; projection {projection}")
+    grid.add_row("stream", info.stream or "off")
+    count = f"{info.item_count} (as reported; AWS refreshes it about every 6 hours)"
+    if exact is not None:
+        count += f"; exact: {exact}"
+    grid.add_row("items", count)
+    grid.add_row("size", f"{info.size_bytes} bytes")
+    billing = info.billing
+    if info.read_capacity is not None:
+        billing += f" ({info.read_capacity} RCU, {info.write_capacity} WCU)"
+    grid.add_row("billing", billing)
+    grid.add_row("deletion protection", "on" if info.deletion_protection else "off")
+    out.print(grid)
+
+
+@app.command("create-tables")
+def create_tables_command(
+    ctx: typer.Context,
+    tables: Annotated[
+        list[str] | None, typer.Argument(metavar="[TABLE]...", help="Logical keys or names.")
+    ] = None,
+) -> None:
+    """Create the stage's tables that are missing (local only; prod tables come from CDK)."""
+    target = _target(ctx)
+    created = create_stage_tables(target, tables or None)
+    for name in created:
+        _out().print(f"created {name}")
+    if not created:
+        _out().print("every table already exists")
+
+
+@app.command("drop")
+def drop_command(
+    ctx: typer.Context,
+    table_name: Annotated[str, typer.Argument(metavar="TABLE", help="Table or logical key.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (required for prod).")] = False,
+) -> None:
+    """Delete a table. In prod: shows account, region and table and needs confirmation."""
+    target = _target(ctx)
+    err = _err()
+
+    def announce(account: str, region: str, table: str) -> None:
+        err.print(f"about to DELETE table {table} in account {account}, region {region} (prod)")
+
+    def confirm(table: str) -> str:
+        if not sys.stdin.isatty():
+            raise UsageError("dropping a prod table needs --yes when stdin is not a terminal")
+        return str(typer.prompt(f"type the table name ({table}) to delete it"))
+
+    info = drop_table(target, table_name, yes=yes, announce=announce, confirm=confirm)
+    _out().print(f"dropped {info.name} at {target.where}")
+
+
+# ---------------------------------------------------------------- seed
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} items/s" if speed else "- items/s")
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _RateColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+
+
+@app.command("seed")
+def seed_command(
+    ctx: typer.Context,
+    tables: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="[TABLE]...", help="Tables to seed (default: users tasks messages)."
+        ),
+    ] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from", help="JSON-lines file (DynamoDB JSON or plain) for one TABLE."),
+    ] = None,
+    input_format: Annotated[
+        InputFormatChoice, typer.Option("--format", help="Format of --from.")
+    ] = InputFormatChoice.auto,
+    count: Annotated[
+        int | None, typer.Option(help=f"Sample items per table (default {DEFAULT_COUNT}).")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(help="Concurrent BatchWriteItem requests.", min=1, max=64)
+    ] = DEFAULT_CONCURRENCY,
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="ISO time the sample timestamps start from (default: 1 Jan, 09:00)."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Required to write to prod.")] = False,
+) -> None:
+    """Write the sample data set, or a JSON-lines file, with batched concurrent writes."""
+    target = _target(ctx)
+    if target.is_prod and not yes:
+        raise UsageError("seeding prod overwrites items with the same keys; add --yes")
+    if from_file is not None:
+        if count is not None or anchor is not None:
+            raise UsageError("--count and --anchor apply to the sample data set, not --from")
+        if not tables or len(tables) != 1:
+            raise UsageError("--from needs exactly one TABLE to write to")
+    keys = tables or list(SAMPLE_TABLES)
+    client = target.client(max_pool=max(10, concurrency * 2))
+    plan: list[tuple[TableInfo, list[WireItem]]] = []
+    # Validate everything (every table, every line) before the first write.
+    if from_file is not None:
+        info = describe_table(target, keys[0], client)
+        plan.append((info, load_file(from_file, info, input_format.value)))
+    else:
+        start = _parse_anchor(anchor)
+        for key in keys:
+            spec = target.table_spec(key)
+            if spec is None:
+                raise UsageError(
+                    f"there is no sample data for {key!r}; give --from FILE "
+                    f"(sample tables: {', '.join(SAMPLE_TABLES)})"
+                )
+            items = sample_items(target.stage, spec.key, count or DEFAULT_COUNT, start)
+            info = describe_table(target, spec.table_name, client)
+            validate_items(items, info)
+            plan.append((info, items))
+    out = _out()
+    for info, items in plan:
+        with _progress(out) as progress:
+            task = progress.add_task(info.name, total=len(items))
+            result = seed_table(
+                target,
+                info,
+                items,
+                client=client,
+                concurrency=concurrency,
+                on_progress=lambda n, task=task: progress.advance(task, n),  # type: ignore[misc]
+                validated=True,
+            )
+        out.print(
+            f"seeded {result.items} items into {result.table} in {result.seconds:.2f} s "
+            f"({result.items_per_s:,.0f} items/s)"
+        )
+    if from_file is None and "messages" in {target.table_spec(k).key for k in keys}:  # type: ignore[union-attr]
+        first, second = sample_users(2)
+        out.print(
+            f"conversation {conversation_group_uuid()} between "
+            f"{first.handle}={first.user_id} and {second.handle}={second.user_id}"
+        )
+
+
+def _parse_anchor(text: str | None) -> datetime:
+    if text is None:
+        return default_anchor()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--anchor {text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise UsageError("--anchor needs a time zone, e.g. 2026-01-01T09:00:00+00:00")
+    return moment
+
+
+# ---------------------------------------------------------------- scan
+
+
+@app.command("scan")
+def scan_command(
+    ctx: typer.Context,
+    table_name: Annotated[str, typer.Argument(metavar="TABLE", help="Table or logical key.")],
+    index: Annotated[str | None, typer.Option(help="Scan this index instead.")] = None,
+    filter_expression: Annotated[
+        str | None, typer.Option("--filter", help="FilterExpression, e.g. 'begins_with(sk, :y)'.")
+    ] = None,
+    values: Annotated[
+        str | None, typer.Option(help='Placeholder values as JSON: \'{":y": "2026"}\'.')
+    ] = None,
+    names: Annotated[
+        str | None, typer.Option(help='Placeholder names as JSON: \'{"#n": "name"}\'.')
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Stop after this many items.")] = None,
+    segments: Annotated[int, typer.Option(help="Parallel scan segments (threads).")] = 1,
+    consistent: Annotated[bool, typer.Option(help="Strongly consistent reads.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="DynamoDB JSON lines on stdout.")] = False,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write DynamoDB JSON lines to FILE.")
+    ] = None,
+) -> None:
+    """Read a table (or index) to the end, or to --limit."""
+    target = _target(ctx)
+    if as_json and out_file is not None:
+        raise UsageError("choose one of --json and --out")
+    client = target.client(max_pool=max(10, segments + 2))
+    info = describe_table(target, table_name, client)
+    request = build_request(
+        info,
+        index=index,
+        filter_expression=filter_expression,
+        values=values,
+        names=names,
+        limit=limit,
+        segments=segments,
+        consistent=consistent,
+    )
+    started = time.perf_counter()
+    items = scan_items(target, request, client)
+    if out_file is not None:
+        written = 0
+        partial = out_file.with_name(out_file.name + ".partial")
+        try:
+            with partial.open("w", encoding="utf-8") as handle:
+                for item in items:
+                    handle.write(dumps_item(item) + "\n")
+                    written += 1
+        except OSError as error:
+            raise ToolError(f"cannot write {out_file}: {error.strerror or error}") from None
+        except ToolError:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(out_file)
+        elapsed = time.perf_counter() - started
+        _err().print(f"wrote {written} items from {info.name} to {out_file} in {elapsed:.2f} s")
+        return
+    if as_json:
+        write = sys.stdout.write
+        for item in items:
+            write(dumps_item(item) + "\n")
+        return
+    _print_items(list(items), f"{info.name}" + (f" / {index}" if index else ""), info)
+
+
+def _print_items(items: list[WireItem], title: str, info: TableInfo | None = None) -> None:
+    out = _out()
+    first = list(info.key_names) if info is not None else ["pk", "sk"]
+    columns: list[str] = [name for name in first if any(name in item for item in items)]
+    for item in items:
+        for name in item:
+            if name not in columns:
+                columns.append(name)
+    table = Table(title=f"{title}: {len(items)} item(s)")
+    for name in columns:
+        table.add_column(name, overflow="fold")
+    for item in items:
+        table.add_row(*(render_value(item[name]) if name in item else "" for name in columns))
+    out.print(table)
+
+
+# ---------------------------------------------------------------- patterns
+
+
+def _show(result: patterns_module.PatternResult, title: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.as_dict(), default=str))
+        return
+    out = _out()
+    _print_items(result.items, title)
+    computed = result.computed
+    out.print(
+        f"capacity computed from item sizes: {computed.read_units:g} RCU, "
+        f"{computed.write_units:g} WCU"
+    )
+    for line in computed.lines:
+        out.print(f"  {line}")
+    reported = "not reported" if result.reported is None else f"{result.reported:g} units"
+    out.print(f"ConsumedCapacity reported by the endpoint: {reported}")
+    if result.cursor:
+        out.print(f"next page: --cursor {result.cursor}")
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object.")]
+
+
+@patterns_app.command("list-conversations")
+def list_conversations_command(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="User uuid.")],
+    year: Annotated[
+        str | None, typer.Option(help="Year prefix of sk (default: this year).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Message groups of USER, newest first."""
+    result = patterns_module.Patterns(_target(ctx)).list_conversations(user, year)
+    _show(result, f"conversations of {user}", as_json)
+
+
+@patterns_app.command("get-conversation")
+def get_conversation_command(
+    ctx: typer.Context,
+    group: Annotated[str, typer.Argument(help="Message group uuid.")],
+    limit: Annotated[int, typer.Option(help="Messages per page.")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="Continue after a previous page.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Messages of GROUP, newest first, one page at a time."""
+    result = patterns_module.Patterns(_target(ctx)).get_conversation(group, limit, cursor)
+    _show(result, f"messages of {group}", as_json)
+
+
+@patterns_app.command("create-message")
+def create_message_command(
+    ctx: typer.Context,
+    group: Annotated[str, typer.Argument(help="Existing message group uuid.")],
+    user: Annotated[str, typer.Argument(help="Author's user uuid (a member).")],
+    text: Annotated[str, typer.Argument(help="Message text.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Add a message to an existing conversation."""
+    result = patterns_module.Patterns(_target(ctx)).create_message(group, user, text)
+    _show(result, "created message", as_json)
+
+
+@patterns_app.command("create-conversation")
+def create_conversation_command(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="Author's user uuid.")],
+    other: Annotated[str, typer.Argument(help="The other member's user uuid.")],
+    text: Annotated[str, typer.Argument(help="First message.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Start a conversation: both group rows and the first message in one transaction."""
+    result = patterns_module.Patterns(_target(ctx)).create_conversation(user, other, text)
+    _show(result, "created conversation", as_json)
+
+
+@patterns_app.command("find-user-by-email")
+def find_user_by_email_command(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="Exact email address.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Users with EMAIL, through the EmailIndex GSI."""
+    result = patterns_module.Patterns(_target(ctx)).find_user_by_email(email)
+    _show(result, f"users with email {email}", as_json)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 on success). Errors print one line."""
+    err = _err()
+    try:
+        result: Any = app(args=argv, prog_name="python -m scripts", standalone_mode=False)
+    except ToolError as error:
+        err.print(f"error: {error}", markup=False, soft_wrap=True)
+        return error.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted", markup=False)
+        return 130
+    except click.exceptions.ClickException as error:
+        error.show()
+        return error.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        return 130
+    return result if isinstance(result, int) else 0

@@ -1,0 +1,282 @@
+"""`seed`: validate a whole data set, then write it with concurrent `BatchWriteItem`s.
+
+Items come from the sample data set (`scripts.sample_data`) or a JSON-lines file in
+DynamoDB JSON or plain JSON. Everything is validated against the table's key schema before
+the first write (a bad line is reported as `file:line: reason` and nothing is written).
+Writes are puts of deterministic keys, so re-running after a failure finishes the job and
+leaves exactly the same items.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from scripts.capacity import item_size
+from scripts.codec import (
+    ItemFormatError,
+    WireItem,
+    decode_item,
+    loads_json,
+    looks_like_dynamodb_json,
+    plain_item,
+)
+from scripts.errors import InvalidInput, SeedIncomplete, ToolError
+from scripts.tables import TableInfo
+from scripts.target import Target, client_error, translated_errors
+
+BATCH_SIZE = 25  # BatchWriteItem's limit
+MAX_ITEM_BYTES = 400 * 1024
+DEFAULT_CONCURRENCY = 4
+InputFormat = Literal["auto", "dynamodb", "plain"]
+
+
+def item_problems(item: WireItem, table: TableInfo) -> list[str]:
+    """Why `item` cannot be written to `table` (empty when it can)."""
+    problems: list[str] = []
+    key_types = table.key_types()
+    for name in table.key_names:
+        if name not in item:
+            problems.append(f"missing key attribute {name!r}")
+    for name, expected in key_types.items():
+        value = item.get(name)
+        if value is None:
+            continue
+        ((kind, inner),) = value.items()
+        role = "key attribute" if name in table.key_names else "index key attribute"
+        if kind != expected:
+            problems.append(f"{role} {name!r} must be of type {expected}, got {kind}")
+        elif kind in ("S", "B") and len(inner) == 0:
+            problems.append(f"{role} {name!r} must not be empty")
+    if not problems:
+        size = item_size(item)
+        if size > MAX_ITEM_BYTES:
+            problems.append(f"item is {size} bytes; DynamoDB's limit is {MAX_ITEM_BYTES}")
+    return problems
+
+
+def _key_of(item: WireItem, table: TableInfo) -> str:
+    return json.dumps([repr(item[name]) for name in table.key_names])
+
+
+def validate_items(
+    items: Sequence[WireItem], table: TableInfo, labels: Sequence[str] | None = None
+) -> None:
+    """Raise `InvalidInput` listing every bad item (`labels[i]` names item `i`)."""
+    problems: list[str] = []
+    first_seen: dict[str, str] = {}
+    for position, item in enumerate(items):
+        label = labels[position] if labels is not None else f"item {position + 1}"
+        reasons = item_problems(item, table)
+        if not reasons:
+            key = _key_of(item, table)
+            if key in first_seen:
+                reasons = [f"duplicate key, first seen at {first_seen[key]}"]
+            else:
+                first_seen[key] = label
+        problems.extend(f"{label}: {reason}" for reason in reasons)
+    if problems:
+        raise InvalidInput(problems)
+
+
+def load_file(path: Path, table: TableInfo, fmt: InputFormat = "auto") -> list[WireItem]:
+    """Read and validate every line of a JSON-lines file; raise `InvalidInput` on any fault.
+
+    `auto` takes DynamoDB JSON when the first item's every attribute is a type descriptor
+    (`{"S": ...}`), plain JSON otherwise; the whole file must then use that format.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ToolError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            [f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"]
+        ) from None
+    items: list[WireItem] = []
+    labels: list[str] = []
+    problems: list[str] = []
+    chosen: InputFormat | None = None if fmt == "auto" else fmt
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        label = f"{path}:{number}"
+        try:
+            obj = loads_json(line)
+        except json.JSONDecodeError as error:
+            problems.append(f"{label}: not JSON ({error.msg} at column {error.colno})")
+            continue
+        if chosen is None:
+            chosen = "dynamodb" if looks_like_dynamodb_json(obj) else "plain"
+        try:
+            item = decode_item(obj) if chosen == "dynamodb" else plain_item(obj)
+        except ItemFormatError as error:
+            problems.append(f"{label}: {error}")
+            continue
+        items.append(item)
+        labels.append(label)
+    if problems:
+        raise InvalidInput(problems)
+    if not items:
+        raise InvalidInput([f"{path}: no items (the file is empty)"])
+    validate_items(items, table, labels)
+    return items
+
+
+def batches(items: Sequence[WireItem], size: int = BATCH_SIZE) -> list[Sequence[WireItem]]:
+    """`items` in consecutive chunks of at most `size`."""
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def backoff_delay(attempt: int, base: float = 0.05, cap: float = 5.0) -> float:
+    """Full-jitter exponential backoff for retry `attempt` (1, 2, ...)."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+class _Counter:
+    def __init__(self, on_progress: Callable[[int], None] | None) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+        self._on_progress = on_progress
+
+    def add(self, count: int) -> None:
+        if count <= 0:
+            return
+        with self._lock:
+            self.value += count
+        if self._on_progress is not None:
+            self._on_progress(count)
+
+
+def write_items(
+    client: Any,
+    table: str,
+    items: Sequence[WireItem],
+    *,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_progress: Callable[[int], None] | None = None,
+    max_attempts: int = 10,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    """Put `items` into `table` with `BatchWriteItem`s of 25, `concurrency` at a time.
+
+    `UnprocessedItems` are re-sent with exponential backoff, up to `max_attempts` per
+    batch. Returns the number written; on failure raises `SeedIncomplete` saying how many
+    items were confirmed written before it stopped.
+    """
+    counter = _Counter(on_progress)
+    stop = threading.Event()
+
+    def send(batch: Sequence[WireItem]) -> None:
+        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": item}} for item in batch]
+        attempt = 0
+        while requests and not stop.is_set():
+            response = client.batch_write_item(RequestItems={table: requests})
+            unprocessed = response.get("UnprocessedItems", {}).get(table, [])
+            counter.add(len(requests) - len(unprocessed))
+            requests = unprocessed
+            if requests:
+                attempt += 1
+                if attempt >= max_attempts:
+                    raise _Throttled(len(requests), attempt)
+                sleep(backoff_delay(attempt))
+
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="seed")
+    futures: list[Future[None]] = [pool.submit(send, batch) for batch in batches(items)]
+    try:
+        done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
+        failure = next((f.exception() for f in done if f.exception() is not None), None)
+    except KeyboardInterrupt:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise SeedIncomplete(table, counter.value, len(items), "interrupted") from None
+    if failure is not None:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise SeedIncomplete(table, counter.value, len(items), _reason(failure)) from failure
+    pool.shutdown(wait=True)
+    return counter.value
+
+
+class _Throttled(Exception):
+    def __init__(self, remaining: int, attempts: int) -> None:
+        super().__init__(
+            f"{remaining} item(s) still unprocessed after {attempts} attempts (throttled)"
+        )
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "error")
+        return f"{code}: {error.response.get('Error', {}).get('Message', '')}".rstrip(": ")
+    if isinstance(error, BotoCoreError | _Throttled | ToolError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """What one table's seeding did."""
+
+    table: str
+    items: int
+    seconds: float
+
+    @property
+    def items_per_s(self) -> float:
+        """Throughput of the write phase."""
+        return self.items / self.seconds if self.seconds > 0 else float("inf")
+
+
+def seed_table(
+    target: Target,
+    table: TableInfo,
+    items: Sequence[WireItem],
+    *,
+    client: Any | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_progress: Callable[[int], None] | None = None,
+    validated: bool = False,
+) -> SeedResult:
+    """Validate `items` against `table` (unless already done), then write them all."""
+    if not validated:
+        validate_items(items, table)
+    client = client or target.client(max_pool=max(10, concurrency * 2))
+    started = time.perf_counter()
+    with translated_errors(target, table.name):
+        try:
+            written = write_items(
+                client, table.name, items, concurrency=concurrency, on_progress=on_progress
+            )
+        except SeedIncomplete as error:
+            cause = error.__cause__
+            if isinstance(cause, ClientError) and not _is_transient(cause):
+                # A refusal (wrong table, bad key) is clearer than "stopped after N".
+                raise client_error(cause, target, table.name) from None
+            raise
+    return SeedResult(table.name, written, time.perf_counter() - started)
+
+
+def _is_transient(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    return code in {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+
+
+def total_items(results: Iterable[SeedResult]) -> int:
+    """Items written across several tables."""
+    return sum(result.items for result in results)
