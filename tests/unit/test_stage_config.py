@@ -1,0 +1,122 @@
+"""The stage config: defaults per stage, overrides, and invalid settings refused by name."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from stacks.config import (
+    AttributeType,
+    ConfigError,
+    Encryption,
+    IndexSpec,
+    TableSpec,
+    stage_config,
+)
+
+
+def test_local_follows_the_tutorials() -> None:
+    config = stage_config()
+    assert config.name == "local"
+    assert [t.table_name for t in config.tables] == ["Tasks", "Users", "cruddur-messages"]
+    assert config.table("users").global_indexes[0].name == "EmailIndex"
+    assert config.functions.user_manager == "user-manager"
+    assert not config.dax.enabled and not config.alarms and not config.retain_data
+
+
+def test_prod_protects_data_and_enables_dax() -> None:
+    config = stage_config("prod")
+    assert config.point_in_time_recovery and config.deletion_protection and config.retain_data
+    assert config.dax.enabled and config.alarms
+    assert all(spec.capacity is None for spec in config.tables)  # on-demand
+
+
+def test_config_is_frozen() -> None:
+    config = stage_config()
+    with pytest.raises(AttributeError):
+        config.name = "prod"  # type: ignore[misc]
+
+
+def test_overrides() -> None:
+    config = stage_config("prod", {"dax": "false", "encryption": "customer_managed"})
+    assert not config.dax.enabled
+    assert config.encryption is Encryption.CUSTOMER_MANAGED
+
+
+@pytest.mark.parametrize(
+    ("stage", "overrides", "message"),
+    [
+        ("dev", {}, "unknown stage 'dev'"),
+        ("local", {"dax_enabled": "true"}, "unknown setting(s) ['dax_enabled']"),
+        ("local", {"dax": "maybe"}, "dax must be true or false"),
+        ("local", {"encryption": "rot13"}, "encryption must be one of"),
+        ("local", {"region": "moon-1"}, "region 'moon-1' is not an AWS region"),
+    ],
+)
+def test_bad_settings_are_refused(stage: str, overrides: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        stage_config(stage, overrides)
+    assert message in str(error.value)
+
+
+def test_dax_enabled_without_subnets_is_refused() -> None:
+    config = stage_config("prod")
+    broken = replace(config, dax=replace(config.dax, subnet_count=0))
+    with pytest.raises(ConfigError, match="DAX is enabled but has no subnets"):
+        broken.validate()
+
+
+def test_dax_cluster_name_rules() -> None:
+    config = stage_config("prod")
+    broken = replace(config, dax=replace(config.dax, cluster_name="Tasks_Cache"))
+    with pytest.raises(ConfigError, match="cluster name 'Tasks_Cache'"):
+        broken.validate()
+
+
+def _with_users(spec: TableSpec) -> None:
+    config = stage_config()
+    tables = tuple(spec if t.key == "users" else t for t in config.tables)
+    replace(config, tables=tables).validate()
+
+
+def test_gsi_on_an_undeclared_attribute_is_refused() -> None:
+    users = stage_config().table("users")
+    broken = replace(users, global_indexes=(*users.global_indexes, IndexSpec("RoleIndex", "role")))
+    with pytest.raises(
+        ConfigError, match="GSI 'RoleIndex': partition key 'role' is not a declared"
+    ):
+        _with_users(broken)
+
+
+def test_lsi_needs_a_table_sort_key() -> None:
+    users = stage_config().table("users")
+    broken = replace(
+        users,
+        attributes=(*users.attributes, ("createdAt", AttributeType.STRING)),
+        local_indexes=(IndexSpec("CreatedAtIndex", "userId", "createdAt"),),
+    )
+    with pytest.raises(ConfigError, match="needs a table with a sort key"):
+        _with_users(broken)
+
+
+def test_declared_but_unused_attribute_is_refused() -> None:
+    users = stage_config().table("users")
+    broken = replace(users, attributes=(*users.attributes, ("age", AttributeType.NUMBER)))
+    with pytest.raises(ConfigError, match=r"attributes \['age'\] are declared but used by no key"):
+        _with_users(broken)
+
+
+def test_provisioned_gsi_needs_capacity() -> None:
+    users = stage_config().table("users")
+    broken = replace(users, global_indexes=(IndexSpec("EmailIndex", "email"),))
+    with pytest.raises(ConfigError, match="needs capacity on a provisioned table"):
+        _with_users(broken)
+
+
+def test_lookup_errors_name_the_missing_thing() -> None:
+    config = stage_config()
+    with pytest.raises(KeyError, match="no table 'orders'"):
+        config.table("orders")
+    with pytest.raises(KeyError, match="no index 'Nope'"):
+        config.table("users").index("Nope")
