@@ -1,0 +1,79 @@
+"""Synth benchmark: the whole app next to an empty app (the jsii start-up floor), same run.
+
+Each is run as its own `python` process, as the CDK CLI runs `app.py`, at least three
+times; the medians and their ratio go to `bench/results/synth.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "synth.json"
+EMPTY_APP = """
+import aws_cdk as cdk
+app = cdk.App()
+cdk.Stack(app, "Empty")
+app.synth()
+"""
+
+
+def cli_context(stage: str) -> dict[str, object]:
+    """What `cdk synth -c stage=...` hands the app: cdk.json's context plus the stage."""
+    context: dict[str, object] = json.loads((REPO / "cdk.json").read_text())["context"]
+    return {**context, "stage": stage}
+
+
+def time_run(arguments: list[str], context: dict[str, object]) -> float:
+    """Seconds for one synth process; raises if it fails."""
+    with tempfile.TemporaryDirectory() as outdir:
+        env = {**os.environ, "CDK_OUTDIR": outdir, "CDK_CONTEXT_JSON": json.dumps(context)}
+        started = time.perf_counter()
+        subprocess.run(arguments, cwd=REPO, env=env, check=True, capture_output=True)
+        return time.perf_counter() - started
+
+
+def measure(runs: int, stage: str) -> dict[str, object]:
+    """Median wall time of the full and the empty app, interleaved so drift hits both."""
+    full: list[float] = []
+    empty: list[float] = []
+    context = cli_context(stage)
+    for _ in range(runs):
+        full.append(time_run([sys.executable, "app.py"], context))
+        empty.append(time_run([sys.executable, "-c", EMPTY_APP], context))
+    full_s, empty_s = statistics.median(full), statistics.median(empty)
+    return {
+        "full_app_s": round(full_s, 3),
+        "empty_app_s": round(empty_s, 3),
+        "ratio": round(full_s / empty_s, 3),
+        "stage": stage,
+        "runs": runs,
+        "full_app_runs_s": [round(t, 3) for t in full],
+        "empty_app_runs_s": [round(t, 3) for t in empty],
+    }
+
+
+def main() -> None:
+    """Run the benchmark and write its JSON result."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5, help="runs of each app (at least 3)")
+    parser.add_argument("--stage", default="local", choices=["local", "prod"])
+    arguments = parser.parse_args()
+    if arguments.runs < 3:
+        parser.error("--runs must be at least 3 for a median")
+    result = measure(arguments.runs, arguments.stage)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
