@@ -134,4 +134,4 @@ def service() -> UserService:
 
 def lambda_handler(event: object, context: object) -> Response:
     """The Lambda entry point (`user_manager.handler.lambda_handler`)."""
-    return handle(event, service())
+    return run(lambda: _dispatch(event, service()))

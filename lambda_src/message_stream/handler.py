@@ -1,0 +1,62 @@
+"""Lambda entry point of message-stream, fed by the messages table's stream (NEW_IMAGE).
+
+Returns `{"batchItemFailures": [...]}` (the event source mapping must enable
+`ReportBatchItemFailures`): only the records that failed, by sequence number, are retried.
+Records this function ignores, and malformed ones that no retry could fix, are not failures.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from common.dynamo import dynamodb_client
+from common.errors import ServiceError
+
+from message_stream.models import MalformedRecord, parse_record
+from message_stream.repository import MessageRepository
+from message_stream.service import MessageStreamService
+from message_stream.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def handle(event: object, service: MessageStreamService) -> dict[str, Any]:
+    """Process every record of `event`; report the sequence numbers of those that failed."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list):
+        logger.error("not a DynamoDB stream event (no Records list); nothing to do")
+        return {"batchItemFailures": []}
+    failures: list[dict[str, str]] = []
+    for index, record in enumerate(records):
+        try:
+            message = parse_record(record)
+        except MalformedRecord as error:
+            logger.error("skipping record %d: %s", index, error)
+            continue
+        if message is None:
+            continue
+        try:
+            service.apply(message)
+        except (ServiceError, ClientError, BotoCoreError):
+            logger.exception("record %s failed; it will be retried", message.sequence_number)
+            failures.append({"itemIdentifier": message.sequence_number})
+    return {"batchItemFailures": failures}
+
+
+@functools.cache
+def service() -> MessageStreamService:
+    """The container's service, built on the first invocation from the environment."""
+    settings = Settings.from_environ(os.environ)
+    repository = MessageRepository(
+        dynamodb_client(), table=settings.table, group_index=settings.group_index
+    )
+    return MessageStreamService(repository)
+
+
+def lambda_handler(event: object, context: object) -> dict[str, Any]:
+    """The Lambda entry point (`message_stream.handler.lambda_handler`)."""
+    return handle(event, service())

@@ -1,0 +1,249 @@
+"""message-stream on real stream records from moto's server and DynamoDB Local.
+
+The records come from the table's own stream (`dynamodbstreams` on the same endpoint), so
+their shape, keys, images and sequence numbers are what each engine really emits.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from common.dynamo import serialize
+from message_stream.handler import handle
+from message_stream.models import MalformedRecord, NewMessage, parse_record
+from message_stream.repository import MessageRepository
+from message_stream.service import MessageStreamService
+
+from stacks.config import MESSAGE_GROUP_INDEX, StageConfig
+from tests.functions.helpers import StreamTap, no_sleep, scan_all, stream_arn
+from tests.support.backends import dynamodb_client
+
+T0 = "2026-03-01T10:00:00.000000+00:00"
+T1 = "2026-03-01T11:00:00.000000+00:00"
+T2 = "2026-03-01T12:00:00.000000+00:00"
+T3 = "2026-03-01T13:00:00.000000+00:00"
+
+
+def group_row(owner: str, other: str, group: str, sk: str, message: str) -> dict[str, Any]:
+    return {
+        "pk": f"GRP#{owner}",
+        "sk": sk,
+        "message_group_uuid": group,
+        "message": message,
+        "user_uuid": other,
+        "user_display_name": other.title(),
+        "user_handle": other,
+    }
+
+
+class World:
+    """The messages table on one backend, its stream, and the function's service."""
+
+    def __init__(self, endpoint: str, config: StageConfig) -> None:
+        self.client = dynamodb_client(endpoint)
+        self.table = config.table("messages").table_name
+        self.repository = MessageRepository(
+            self.client, table=self.table, group_index=MESSAGE_GROUP_INDEX, sleep=no_sleep
+        )
+        self.service = MessageStreamService(self.repository)
+        for row in (
+            group_row("alice", "bob", "g1", T0, "first"),
+            group_row("bob", "alice", "g1", T0, "first"),
+            group_row("alice", "carol", "g2", T1, "carol says hi"),
+        ):
+            self.put(row)
+        self.tap = StreamTap(endpoint, stream_arn(self.client, self.table))
+
+    def put(self, item: dict[str, Any]) -> None:
+        self.client.put_item(TableName=self.table, Item=serialize(item))
+
+    def send_message(self, group: str, sk: str, text: str, sender: str = "alice") -> None:
+        self.put({"pk": f"MSG#{group}", "sk": sk, "message": text, "user_uuid": sender,
+                  "message_uuid": f"m-{sk}", "user_handle": sender})  # fmt: skip
+
+    def conversations(self, owner: str) -> list[tuple[str, str, str]]:
+        """The tutorial's list-conversations: newest group first."""
+        response = self.client.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"GRP#{owner}"}},
+            ScanIndexForward=False,
+            ConsistentRead=True,
+        )
+        return [
+            (i["message_group_uuid"]["S"], i["sk"]["S"], i["message"]["S"])
+            for i in response["Items"]
+        ]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return scan_all(self.client, self.table)
+
+
+@pytest.fixture
+def world(stage_tables: StageConfig, ddb_endpoint: str) -> World:
+    return World(ddb_endpoint, stage_tables)
+
+
+def test_insert_moves_both_group_rows_to_the_new_message(world: World) -> None:
+    assert world.conversations("alice")[0][0] == "g2"  # g2 is newer before the message
+    world.send_message("g1", T2, "hello bob")
+    event = world.tap.event()
+    assert [r["eventName"] for r in event["Records"]] == ["INSERT"]
+    assert handle(event, world.service) == {"batchItemFailures": []}
+    assert world.conversations("alice") == [("g1", T2, "hello bob"), ("g2", T1, "carol says hi")]
+    assert world.conversations("bob") == [("g1", T2, "hello bob")]
+    moved = world.client.get_item(
+        TableName=world.table, Key={"pk": {"S": "GRP#bob"}, "sk": {"S": T2}}
+    )["Item"]
+    # every other attribute of the group row survives the move
+    assert moved["user_display_name"] == {"S": "Alice"} and moved["user_handle"] == {"S": "alice"}
+
+
+def test_the_moves_own_stream_records_and_a_redelivery_change_nothing(world: World) -> None:
+    world.send_message("g1", T2, "hello")
+    event = world.tap.event()
+    handle(event, world.service)
+    after = world.snapshot()
+    echoes = world.tap.event()  # the REMOVE + INSERT of the group rows we just moved
+    assert {r["eventName"] for r in echoes["Records"]} == {"INSERT", "REMOVE"}
+    assert handle(echoes, world.service) == {"batchItemFailures": []}
+    assert handle(copy.deepcopy(event), world.service) == {"batchItemFailures": []}  # redelivery
+    assert world.snapshot() == after
+    assert world.tap.records() == []  # and nothing was written, so nothing new on the stream
+
+
+def test_an_older_message_arriving_late_does_not_move_the_group_back(world: World) -> None:
+    world.send_message("g1", T3, "newest")
+    newest = world.tap.event()
+    world.send_message("g1", T2, "older")
+    older = world.tap.event()
+    handle(newest, world.service)
+    before = world.snapshot()
+    handle(older, world.service)
+    assert world.snapshot() == before
+    assert world.conversations("bob") == [("g1", T3, "newest")]
+
+
+def test_modify_and_remove_of_messages_are_ignored(world: World) -> None:
+    world.send_message("g1", T2, "typo")
+    world.tap.event()  # the INSERT, deliberately not processed
+    before = world.snapshot()
+    world.client.update_item(
+        TableName=world.table,
+        Key={"pk": {"S": "MSG#g1"}, "sk": {"S": T2}},
+        UpdateExpression="SET message = :m",
+        ExpressionAttributeValues={":m": {"S": "fixed"}},
+    )
+    world.client.delete_item(TableName=world.table, Key={"pk": {"S": "MSG#g1"}, "sk": {"S": T2}})
+    event = world.tap.event()
+    assert [r["eventName"] for r in event["Records"]] == ["MODIFY", "REMOVE"]
+    expected = [item for item in before if item["pk"]["S"] != "MSG#g1"]
+    assert handle(event, world.service) == {"batchItemFailures": []}
+    assert world.snapshot() == expected  # only our own update/delete happened
+
+
+def test_a_batch_mixing_groups_and_non_message_rows(world: World) -> None:
+    world.put(group_row("dave", "erin", "g3", T0, "x"))  # a group row INSERT: ignored
+    world.send_message("g2", T2, "carol again")
+    world.send_message("g1", T3, "bob again")
+    event = world.tap.event()
+    assert len(event["Records"]) == 3
+    assert handle(event, world.service) == {"batchItemFailures": []}
+    assert world.conversations("alice") == [("g1", T3, "bob again"), ("g2", T2, "carol again")]
+    assert world.conversations("dave") == [("g3", T0, "x")]
+
+
+def test_only_the_failed_record_is_reported(world: World) -> None:
+    class FlakyRepository(MessageRepository):
+        def group_rows(self, group_uuid: str) -> list[dict[str, Any]]:
+            if group_uuid == "g2":
+                raise ClientError(
+                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}},
+                    "Query",
+                )
+            return super().group_rows(group_uuid)
+
+    flaky = MessageStreamService(
+        FlakyRepository(world.client, table=world.table, group_index=MESSAGE_GROUP_INDEX)
+    )
+    world.send_message("g2", T2, "will fail")
+    world.send_message("g1", T3, "will work")
+    event = world.tap.event()
+    failed_seq = event["Records"][0]["dynamodb"]["SequenceNumber"]
+    assert handle(event, flaky) == {"batchItemFailures": [{"itemIdentifier": failed_seq}]}
+    assert world.conversations("bob") == [("g1", T3, "will work")]
+    # the retry (Lambda resends from the failed record) completes the work, idempotently
+    assert handle(event, world.service) == {"batchItemFailures": []}
+    assert world.conversations("alice") == [("g1", T3, "will work"), ("g2", T2, "will fail")]
+
+
+def test_a_stale_index_view_is_resolved_against_the_table(world: World) -> None:
+    """The group index is eventually consistent: moving a row it still shows at its old key."""
+    stale = world.repository.group_rows("g1")
+    world.send_message("g1", T2, "hello")
+    handle(world.tap.event(), world.service)
+    before = world.snapshot()
+    message = NewMessage(group_uuid="g1", sort_key=T2, text="hello", sequence_number="1")
+    assert [world.repository.move(row, message) for row in stale] == [False, False]
+    assert world.snapshot() == before
+    # and a newer message still moves rows that the stale view showed at their old key
+    newer = NewMessage(group_uuid="g1", sort_key=T3, text="newer", sequence_number="2")
+    assert [world.repository.move(row, newer) for row in stale] == [True, True]
+    assert world.conversations("bob") == [("g1", T3, "newer")]
+
+
+def test_malformed_records_are_skipped_and_change_nothing(world: World) -> None:
+    world.send_message("g1", T2, "hello")
+    good = world.tap.event()["Records"][0]
+    bad_records: list[Any] = [None, "x", {"eventName": "INSERT"}]
+    for path, value in (
+        (("dynamodb", "NewImage"), None),
+        (("dynamodb", "SequenceNumber"), None),
+        (("dynamodb", "Keys", "sk"), {"N": "1"}),
+        (("dynamodb", "NewImage", "message"), {"N": "1"}),
+        (("dynamodb", "Keys", "pk"), {"S": "MSG#"}),
+    ):
+        record = copy.deepcopy(good)
+        target = record
+        for key in path[:-1]:
+            target = target[key]
+        if value is None:
+            del target[path[-1]]
+        else:
+            target[path[-1]] = value
+        bad_records.append(record)
+    before = world.snapshot()
+    assert handle({"Records": bad_records}, world.service) == {"batchItemFailures": []}
+    assert handle({"NotRecords": []}, world.service) == {"batchItemFailures": []}
+    assert handle(None, world.service) == {"batchItemFailures": []}
+    assert world.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"eventName": "MODIFY"},
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"S": "GRP#x"}, "sk": {"S": "1"}}}},
+        {"eventName": "INSERT", "dynamodb": {"Keys": {"pk": {"N": "1"}}}},
+    ],
+)
+def test_parse_record_ignores_what_is_not_a_new_message(record: dict[str, Any]) -> None:
+    assert parse_record(record) is None
+
+
+def test_parse_record_reads_a_new_message() -> None:
+    record = {
+        "eventName": "INSERT",
+        "dynamodb": {
+            "Keys": {"pk": {"S": "MSG#g9"}, "sk": {"S": T1}},
+            "NewImage": {"pk": {"S": "MSG#g9"}, "sk": {"S": T1}, "message": {"S": "hey"}},
+            "SequenceNumber": "42",
+        },
+    }
+    assert parse_record(record) == NewMessage("g9", T1, "hey", "42")
+    del record["dynamodb"]["NewImage"]  # type: ignore[attr-defined]
+    with pytest.raises(MalformedRecord, match="NewImage"):
+        parse_record(record)
