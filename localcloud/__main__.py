@@ -1,0 +1,5 @@
+"""`python -m localcloud`: run the local cloud server in the foreground."""
+
+from localcloud.server import main
+
+main()

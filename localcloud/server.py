@@ -1,0 +1,91 @@
+"""The local cloud server: moto's WSGI app with our extensions and a health endpoint.
+
+Run it with `python -m localcloud --port 4566`; `scripts/local_cloud.py` (`make up`) starts
+it in the background. `GET /_localcloud/health` tells it apart from a plain moto server or
+LocalStack on the same port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+HEALTH_PATH = "/_localcloud/health"
+SERVICE_NAME = "localcloud"
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class HealthMiddleware:
+    """Answer `HEALTH_PATH` ourselves; pass everything else to moto."""
+
+    def __init__(self, app: WsgiApp, info: Callable[[], dict[str, Any]]) -> None:
+        self.app = app
+        self.info = info
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            body = json.dumps(self.info()).encode()
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return self.app(environ, start_response)
+
+
+def build_app(port: int) -> WsgiApp:
+    """Install the extensions and return the WSGI app serving on `port`."""
+    import moto
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from localcloud import extensions, settings
+
+    os.environ.setdefault("MOTO_PORT", str(port))
+    os.environ["LOCALCLOUD_PORT"] = str(port)
+    config = settings.from_environment()
+    extensions.install(config)
+
+    def info() -> dict[str, Any]:
+        return {
+            "service": SERVICE_NAME,
+            "engine": "moto",
+            "moto_version": moto.__version__,
+            "pid": os.getpid(),
+            "port": config.port,
+            "extensions": extensions.installed_names(),
+        }
+
+    return HealthMiddleware(DomainDispatcherApplication(create_backend_app), info)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until SIGTERM/SIGINT; stops Lambda workers on the way out."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import run_simple
+
+    from localcloud import extensions
+
+    parser = argparse.ArgumentParser(prog="python -m localcloud", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args(argv)
+
+    def stop(signum: int, frame: Any) -> None:
+        extensions.shutdown()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    app = build_app(args.port)
+    print(f"localcloud: serving on http://localhost:{args.port} (pid {os.getpid()})", flush=True)
+    try:
+        run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    finally:
+        extensions.shutdown()
