@@ -34,10 +34,17 @@ WRITE_UNIT_BYTES = 1024
 
 def number_size(text: str) -> int:
     """Bytes of a number value: 1 per two significant digits, plus 1."""
-    number = Decimal(text)
-    # Leading and trailing zeroes are trimmed: normalize() drops the trailing ones.
-    digits = 1 if number.is_zero() else len(number.normalize().as_tuple().digits)
-    return math.ceil(digits / 2) + 1
+    return math.ceil(significant_digits(text) / 2) + 1
+
+
+def significant_digits(text: str) -> int:
+    """Digits of a number with leading and trailing zeroes trimmed (at least 1).
+
+    Works on the digit tuple, not `normalize()`, which would round to the context's
+    28-digit precision while DynamoDB keeps 38.
+    """
+    digits = "".join(map(str, Decimal(text).as_tuple().digits)).strip("0")
+    return max(1, len(digits))
 
 
 def value_size(value: WireValue) -> int:

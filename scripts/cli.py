@@ -358,6 +358,9 @@ def scan_command(
     limit: Annotated[int | None, typer.Option(help="Stop after this many items.")] = None,
     segments: Annotated[int, typer.Option(help="Parallel scan segments (threads).")] = 1,
     consistent: Annotated[bool, typer.Option(help="Strongly consistent reads.")] = False,
+    page_size: Annotated[
+        int | None, typer.Option(help="Items evaluated per request (default: up to 1 MB).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="DynamoDB JSON lines on stdout.")] = False,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write DynamoDB JSON lines to FILE.")
@@ -378,6 +381,7 @@ def scan_command(
         limit=limit,
         segments=segments,
         consistent=consistent,
+        page_size=page_size,
     )
     started = time.perf_counter()
     items = scan_items(target, request, client)
@@ -414,12 +418,14 @@ def _print_items(items: list[WireItem], title: str, info: TableInfo | None = Non
         for name in item:
             if name not in columns:
                 columns.append(name)
-    table = Table(title=f"{title}: {len(items)} item(s)")
+    table = Table(title=title)
     for name in columns:
         table.add_column(name, overflow="fold")
     for item in items:
         table.add_row(*(render_value(item[name]) if name in item else "" for name in columns))
-    out.print(table)
+    if items:
+        out.print(table)
+    out.print(f"{len(items)} item(s) from {title}", soft_wrap=True)
 
 
 # ---------------------------------------------------------------- patterns

@@ -38,10 +38,16 @@ def _check_number(text: Any, where: str) -> str:
         raise ItemFormatError(f"{where}: {text!r} is not a number") from None
     if not number.is_finite():
         raise ItemFormatError(f"{where}: {text!r} is not a finite number")
-    digits = number.normalize().as_tuple().digits if number else (0,)
+    digits = "".join(map(str, number.as_tuple().digits)).strip("0")
     if len(digits) > MAX_NUMBER_DIGITS:
         raise ItemFormatError(f"{where}: {text!r} has more than 38 significant digits")
+    if number and not _SMALLEST <= abs(number) < _TOO_LARGE:
+        raise ItemFormatError(f"{where}: {text!r} is outside DynamoDB's number range")
     return text
+
+
+_SMALLEST = Decimal("1E-130")
+_TOO_LARGE = Decimal("1E126")
 
 
 def _b64decode(text: Any, where: str) -> bytes:

@@ -40,18 +40,23 @@ class InvalidRequest(ToolError):
 
 
 class InvalidInput(ToolError):
-    """Input data failed validation; nothing was written.
+    """Input failed validation before anything was sent.
 
-    `problems` are `file:line: reason` strings, in file order.
+    `problems` are one-line reasons (`file:line: reason` for data files), in input order;
+    `note` is printed after them (seeding says that nothing was written).
     """
 
-    def __init__(self, problems: Sequence[str], *, shown: int = 20) -> None:
+    def __init__(
+        self, problems: Sequence[str], *, note: str | None = None, shown: int = 20
+    ) -> None:
         self.problems = list(problems)
         lines = self.problems[:shown]
         more = len(self.problems) - len(lines)
         if more > 0:
             lines.append(f"... and {more} more problem(s)")
-        super().__init__("\n".join(lines) + "\nnothing was written")
+        if note:
+            lines.append(note)
+        super().__init__("\n".join(lines))
 
 
 class ConfirmationRequired(ToolError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import queue
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ class ScanRequest:
     limit: int | None = None
     segments: int = 1
     consistent: bool = False
+    page_size: int | None = None
 
     def base_params(self) -> dict[str, Any]:
         """The `Scan` parameters shared by every page and segment."""
@@ -44,6 +46,8 @@ class ScanRequest:
             params["ExpressionAttributeNames"] = dict(self.names)
         if self.consistent:
             params["ConsistentRead"] = True
+        if self.page_size is not None:
+            params["Limit"] = self.page_size
         return params
 
 
@@ -66,6 +70,32 @@ def parse_values(text: str | None) -> dict[str, WireValue]:
         except ItemFormatError as error:
             raise InvalidInput([str(error)]) from None
     return values
+
+
+_VALUE_PLACEHOLDER = re.compile(r":[A-Za-z0-9_]+")
+_NAME_PLACEHOLDER = re.compile(r"#[A-Za-z0-9_]+")
+
+
+def check_placeholders(
+    expression: str, values: Mapping[str, WireValue], names: Mapping[str, str]
+) -> None:
+    """Every `:value` and `#name` of `expression` is defined, and every definition used.
+
+    DynamoDB refuses both mistakes; checking first gives the same clear message on every
+    engine (moto answers an undefined `:value` with an internal error).
+    """
+    used_values = set(_VALUE_PLACEHOLDER.findall(expression))
+    used_names = set(_NAME_PLACEHOLDER.findall(expression))
+    for kind, used, defined in (
+        ("--values", used_values, set(values)),
+        ("--names", used_names, set(names)),
+    ):
+        missing = ", ".join(sorted(used - defined))
+        if missing:
+            raise InvalidInput([f"--filter uses {missing}, which {kind} does not define"])
+        unused = ", ".join(sorted(defined - used))
+        if unused:
+            raise InvalidInput([f"{kind} defines {unused}, which --filter does not use"])
 
 
 def parse_names(text: str | None) -> dict[str, str]:
@@ -93,6 +123,7 @@ def build_request(
     limit: int | None = None,
     segments: int = 1,
     consistent: bool = False,
+    page_size: int | None = None,
 ) -> ScanRequest:
     """Check the options against the table before any read; raise a clear error."""
     if index is not None and table.index(index) is None:
@@ -100,11 +131,16 @@ def build_request(
         raise IndexNotFound(f"table {table.name} has no index {index!r} (indexes: {available})")
     if limit is not None and limit < 1:
         raise UsageError("--limit must be at least 1")
+    if page_size is not None and page_size < 1:
+        raise UsageError("--page-size must be at least 1")
     if not 1 <= segments <= MAX_SEGMENTS:
         raise UsageError(f"--segments must be between 1 and {MAX_SEGMENTS}")
     parsed_values = parse_values(values)
-    if parsed_values and not filter_expression:
-        raise UsageError("--values needs --filter")
+    parsed_names = parse_names(names)
+    if (parsed_values or parsed_names) and not filter_expression:
+        raise UsageError("--values and --names need --filter")
+    if filter_expression:
+        check_placeholders(filter_expression, parsed_values, parsed_names)
     if consistent and index is not None and table.index(index).kind == "GSI":  # type: ignore[union-attr]
         raise UsageError("global secondary indexes support only eventually consistent reads")
     return ScanRequest(
@@ -112,10 +148,11 @@ def build_request(
         index=index,
         filter_expression=filter_expression or None,
         values=parsed_values,
-        names=parse_names(names),
+        names=parsed_names,
         limit=limit,
         segments=segments,
         consistent=consistent,
+        page_size=page_size,
     )
 
 
@@ -162,7 +199,7 @@ def _sequential(client: Any, request: ScanRequest) -> Iterator[WireItem]:
     if request.limit is not None and not request.filter_expression:
         # Without a filter, reading more than the limit is waste; with one, Limit would
         # cap the items *evaluated*, so pages stay full-size and we stop early instead.
-        params["Limit"] = min(request.limit, 1000)
+        params["Limit"] = min(request.limit, params.get("Limit", request.limit))
     for page in _pages(client, params, threading.Event()):
         yield from page
 

@@ -37,6 +37,7 @@ from scripts.target import Target, client_error, translated_errors
 BATCH_SIZE = 25  # BatchWriteItem's limit
 MAX_ITEM_BYTES = 400 * 1024
 DEFAULT_CONCURRENCY = 4
+NOTHING_WRITTEN = "nothing was written"
 InputFormat = Literal["auto", "dynamodb", "plain"]
 
 
@@ -68,11 +69,11 @@ def _key_of(item: WireItem, table: TableInfo) -> str:
     return json.dumps([repr(item[name]) for name in table.key_names])
 
 
-def validate_items(
+def item_set_problems(
     items: Sequence[WireItem], table: TableInfo, labels: Sequence[str] | None = None
-) -> None:
-    """Raise `InvalidInput` listing every bad item (`labels[i]` names item `i`)."""
-    problems: list[str] = []
+) -> list[tuple[int, str]]:
+    """`(position, "label: reason")` for every bad item, duplicates included, in order."""
+    problems: list[tuple[int, str]] = []
     first_seen: dict[str, str] = {}
     for position, item in enumerate(items):
         label = labels[position] if labels is not None else f"item {position + 1}"
@@ -83,9 +84,17 @@ def validate_items(
                 reasons = [f"duplicate key, first seen at {first_seen[key]}"]
             else:
                 first_seen[key] = label
-        problems.extend(f"{label}: {reason}" for reason in reasons)
+        problems.extend((position, f"{label}: {reason}") for reason in reasons)
+    return problems
+
+
+def validate_items(
+    items: Sequence[WireItem], table: TableInfo, labels: Sequence[str] | None = None
+) -> None:
+    """Raise `InvalidInput` listing every bad item (`labels[i]` names item `i`)."""
+    problems = item_set_problems(items, table, labels)
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput([message for _, message in problems], note=NOTHING_WRITTEN)
 
 
 def load_file(path: Path, table: TableInfo, fmt: InputFormat = "auto") -> list[WireItem]:
@@ -100,11 +109,13 @@ def load_file(path: Path, table: TableInfo, fmt: InputFormat = "auto") -> list[W
         raise ToolError(f"cannot read {path}: {error.strerror or error}") from None
     except UnicodeDecodeError as error:
         raise InvalidInput(
-            [f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"]
+            [f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"],
+            note=NOTHING_WRITTEN,
         ) from None
     items: list[WireItem] = []
     labels: list[str] = []
-    problems: list[str] = []
+    line_numbers: list[int] = []
+    problems: list[tuple[int, str]] = []
     chosen: InputFormat | None = None if fmt == "auto" else fmt
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -113,22 +124,26 @@ def load_file(path: Path, table: TableInfo, fmt: InputFormat = "auto") -> list[W
         try:
             obj = loads_json(line)
         except json.JSONDecodeError as error:
-            problems.append(f"{label}: not JSON ({error.msg} at column {error.colno})")
+            problems.append((number, f"{label}: not JSON ({error.msg} at column {error.colno})"))
             continue
         if chosen is None:
             chosen = "dynamodb" if looks_like_dynamodb_json(obj) else "plain"
         try:
             item = decode_item(obj) if chosen == "dynamodb" else plain_item(obj)
         except ItemFormatError as error:
-            problems.append(f"{label}: {error}")
+            problems.append((number, f"{label}: {error}"))
             continue
         items.append(item)
         labels.append(label)
+        line_numbers.append(number)
+    problems.extend(
+        (line_numbers[position], message)
+        for position, message in item_set_problems(items, table, labels)
+    )
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput([message for _, message in sorted(problems)], note=NOTHING_WRITTEN)
     if not items:
-        raise InvalidInput([f"{path}: no items (the file is empty)"])
-    validate_items(items, table, labels)
+        raise InvalidInput([f"{path}: no items (the file is empty)"], note=NOTHING_WRITTEN)
     return items
 
 

@@ -106,9 +106,16 @@ class DynamoDBLocal:
     single region does for all its callers.
     """
 
-    def __init__(self, jar_dir: Path | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        jar_dir: Path | None = None,
+        log_path: Path | None = None,
+        db_path: Path | None = None,
+    ) -> None:
         self._jar_dir = jar_dir
         self._log_path = log_path
+        # With a db_path the data survives a restart (fault-injection tests); else in memory.
+        self._storage = ["-dbPath", str(db_path)] if db_path is not None else ["-inMemory"]
         self._process: subprocess.Popen[bytes] | None = None
         self.port = 0
 
@@ -139,7 +146,7 @@ class DynamoDBLocal:
                     f"-Djava.library.path={jar_dir / 'DynamoDBLocal_lib'}",
                     "-jar",
                     str(jar_dir / "DynamoDBLocal.jar"),
-                    "-inMemory",
+                    *self._storage,
                     "-sharedDb",
                     "-port",
                     str(self.port),

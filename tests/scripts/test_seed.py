@@ -1,0 +1,221 @@
+"""`seed`: validation before writing, batched concurrent writes, retries, idempotence, faults.
+
+Runs against moto and DynamoDB Local (the `ddb_endpoint` fixture).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from scripts.cli import main
+from scripts.errors import InvalidInput, SeedIncomplete
+from scripts.seed import load_file, seed_table, write_items
+from scripts.tables import count_items, describe_table
+from scripts.target import resolve_target
+from stacks.config import StageConfig
+from tests.support.backends import create_stage_tables, dynamodb_client
+from tests.support.dynamodb_local import DynamoDBLocal
+from tests.support.fakes import FlakyBatchClient
+
+
+def _task(number: int) -> dict[str, object]:
+    return {"id": {"S": f"task-{number:05d}"}, "n": {"N": str(number)}}
+
+
+def test_seeding_twice_leaves_the_same_items(stage_tables: StageConfig, ddb_endpoint: str) -> None:
+    target = resolve_target("local", ddb_endpoint)
+    for _run in range(2):
+        assert main(["--endpoint", ddb_endpoint, "seed", "--count", "30"]) == 0
+        for spec in stage_tables.tables:
+            assert count_items(target, spec.table_name) == 30
+
+
+def test_a_bad_line_is_reported_with_file_and_line_and_nothing_is_written(
+    stage_tables: StageConfig,
+    ddb_endpoint: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = tmp_path / "tasks.jsonl"
+    lines = [
+        json.dumps(_task(1)),
+        json.dumps(_task(2)),
+        json.dumps({"id": {"N": "3"}}),  # wrong key type
+        "",
+        "{not json",
+        json.dumps({"name": {"S": "no key"}}),
+        json.dumps(_task(1)),  # duplicate of line 1
+    ]
+    data.write_text("\n".join(lines) + "\n")
+    code = main(["--endpoint", ddb_endpoint, "seed", "tasks", "--from", str(data)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{data}:3: key attribute 'id' must be of type S, got N" in err
+    assert f"{data}:5: not JSON" in err
+    assert f"{data}:6: missing key attribute 'id'" in err
+    assert "nothing was written" in err
+    assert "Traceback" not in err
+    assert count_items(resolve_target("local", ddb_endpoint), "tasks") == 0
+
+
+def test_a_bad_number_is_reported_with_its_line(
+    stage_tables: StageConfig, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "bad.jsonl"
+    data.write_text(
+        json.dumps(_task(1)) + "\n" + json.dumps({"id": {"S": "x"}, "n": {"N": "zz"}}) + "\n"
+    )
+    info = describe_table(resolve_target("local", ddb_endpoint), "tasks")
+    with pytest.raises(InvalidInput) as caught:
+        load_file(data, info)
+    assert caught.value.problems == [f"{data}:2: n: 'zz' is not a number"]
+
+
+def test_duplicate_keys_and_empty_keys_are_refused(
+    stage_tables: StageConfig, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "dup.jsonl"
+    data.write_text('{"id": "a"}\n{"id": ""}\n{"id": "a"}\n')
+    info = describe_table(resolve_target("local", ddb_endpoint), "tasks")
+    with pytest.raises(InvalidInput) as caught:
+        load_file(data, info)
+    assert caught.value.problems == [
+        f"{data}:2: key attribute 'id' must not be empty",
+        f"{data}:3: duplicate key, first seen at {data}:1",
+    ]
+
+
+def test_index_key_types_are_checked_too(
+    stage_tables: StageConfig, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "users.jsonl"
+    data.write_text('{"userId": "u1", "email": 42}\n')
+    info = describe_table(resolve_target("local", ddb_endpoint), "users")
+    with pytest.raises(InvalidInput, match="index key attribute 'email' must be of type S"):
+        load_file(data, info)
+
+
+def test_plain_json_lines_are_seeded(
+    stage_tables: StageConfig, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "plain.jsonl"
+    data.write_text(
+        "\n".join(json.dumps({"id": f"p{i}", "rank": i, "meta": {"ok": True}}) for i in range(40))
+    )
+    assert main(["--endpoint", ddb_endpoint, "seed", "tasks", "--from", str(data)]) == 0
+    item = dynamodb_client(ddb_endpoint).get_item(TableName="Tasks", Key={"id": {"S": "p7"}})
+    assert item["Item"] == {
+        "id": {"S": "p7"},
+        "rank": {"N": "7"},
+        "meta": {"M": {"ok": {"BOOL": True}}},
+    }
+
+
+def test_unprocessed_items_are_retried_until_written(
+    stage_tables: StageConfig, ddb_endpoint: str
+) -> None:
+    client = FlakyBatchClient(dynamodb_client(ddb_endpoint, max_pool=16), unprocessed_rounds=6)
+    sleeps: list[float] = []
+    items = [_task(n) for n in range(200)]
+    written = write_items(client, "Tasks", items, concurrency=4, sleep=sleeps.append)  # type: ignore[arg-type]
+    assert written == 200
+    assert client.unprocessed_reported > 0
+    assert len(sleeps) == 6  # one backoff per partial answer
+    assert count_items(resolve_target("local", ddb_endpoint), "tasks") == 200
+
+
+def test_batches_hold_at_most_25_items_and_run_concurrently(
+    stage_tables: StageConfig, ddb_endpoint: str
+) -> None:
+    client = FlakyBatchClient(dynamodb_client(ddb_endpoint, max_pool=16), delay_s=0.05)
+    progress: list[int] = []
+    items = [_task(n) for n in range(310)]
+    assert write_items(client, "Tasks", items, concurrency=4, on_progress=progress.append) == 310  # type: ignore[arg-type]
+    assert max(client.batch_sizes) == 25
+    assert sum(client.batch_sizes) == 310
+    assert len(client.batch_sizes) == 13
+    assert 2 <= client.max_in_flight <= 4
+    assert sum(progress) == 310
+
+
+def test_persistent_throttling_gives_up_and_says_how_far_it_got(
+    stage_tables: StageConfig, ddb_endpoint: str
+) -> None:
+    client = FlakyBatchClient(dynamodb_client(ddb_endpoint), unprocessed_rounds=1000)
+    with pytest.raises(SeedIncomplete) as caught:
+        write_items(
+            client,  # type: ignore[arg-type]
+            "Tasks",
+            [_task(n) for n in range(25)],
+            max_attempts=3,
+            sleep=lambda _s: None,
+        )
+    assert "still unprocessed after 3 attempts" in str(caught.value)
+    assert caught.value.total == 25
+    # Each partial answer wrote half of what was sent: 12, then 6, then 3.
+    assert caught.value.written == 21
+
+
+def test_seeding_a_missing_table_is_one_clear_line(
+    ddb_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--endpoint", ddb_endpoint, "seed", "users"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: table Users does not exist at ")
+    assert len(err.splitlines()) == 1
+
+
+def test_from_needs_exactly_one_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "x.jsonl"
+    data.write_text("{}\n")
+    assert main(["--endpoint", "http://127.0.0.1:9", "seed", "--from", str(data)]) == 2
+    assert "--from needs exactly one TABLE" in capsys.readouterr().err
+
+
+def test_seeding_prod_needs_yes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stage", "prod", "seed"]) == 2
+    assert "add --yes" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_endpoint_dying_mid_seed_reports_progress_and_a_rerun_completes(tmp_path: Path) -> None:
+    """DynamoDB Local with an on-disk database is killed part-way through a seed."""
+    db = tmp_path / "db"
+    db.mkdir()
+    items = [_task(n) for n in range(1500)]
+    engine = DynamoDBLocal(db_path=db)
+    endpoint = engine.start()
+    try:
+        create_stage_tables(endpoint, keys=["tasks"])
+        target = resolve_target("local", endpoint)
+        info = describe_table(target, "tasks")
+        seen = 0
+
+        def kill_after_some(count: int) -> None:
+            nonlocal seen
+            seen += count
+            if seen >= 300:
+                engine.stop()
+
+        with pytest.raises(SeedIncomplete) as caught:
+            seed_table(target, info, items, concurrency=4, on_progress=kill_after_some)
+        failure = caught.value
+        assert 300 <= failure.written < 1500
+        assert f"stopped after {failure.written} of 1500 items" in str(failure)
+        assert "re-run" in str(failure)
+    finally:
+        engine.stop()
+
+    restarted = DynamoDBLocal(db_path=db)
+    endpoint = restarted.start()
+    try:
+        target = resolve_target("local", endpoint)
+        # Everything confirmed before the crash is there; maybe a little more.
+        assert count_items(target, "tasks") >= failure.written
+        seed_table(target, describe_table(target, "tasks"), items)
+        assert count_items(target, "tasks") == 1500
+    finally:
+        restarted.stop()
