@@ -263,6 +263,9 @@ class StageConfig:
     lambda_memory_mb: int = 256
     lambda_timeout_s: int = 10
     alarm_topic_arn: str | None = None
+    # Ship lambda_src/requirements.txt's packages (the DAX client) inside the code asset.
+    # The local cloud runs handlers with the repo's own environment, which already has them.
+    bundle_dependencies: bool = False
 
     @property
     def stack_prefix(self) -> str:
@@ -436,6 +439,7 @@ def _prod() -> StageConfig:
         encryption=Encryption.AWS_OWNED,
         alarms=True,
         log_retention_days=90,
+        bundle_dependencies=True,
     )
 
 

@@ -14,7 +14,8 @@ from constructs import Construct
 
 from stacks.config import EMAIL_INDEX, MESSAGE_GROUP_INDEX, StageConfig, TableSpec
 from stacks.constructs.dax import DaxCluster
-from stacks.constructs.function import PythonFunction, lambda_code
+from stacks.constructs.function import PythonFunction
+from stacks.constructs.lambda_code import lambda_code
 from stacks.constructs.queues import failure_queue
 from stacks.data_stack import log_retention, pascal_case
 from stacks.nag import acknowledge, acknowledge_table_key_actions
@@ -57,7 +58,7 @@ class FunctionsStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         self._encryption_key = encryption_key
-        code = lambda_code()
+        code = lambda_code(with_dependencies=config.bundle_dependencies)
         common: dict[str, Any] = {
             "code": code,
             "memory_mb": config.lambda_memory_mb,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
@@ -13,19 +12,9 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.constructs.lambda_code import RUNTIME
 from stacks.constructs.queues import failure_queue
 from stacks.nag import acknowledge
-
-LAMBDA_SOURCE = Path(__file__).resolve().parents[2] / "lambda_src"
-# The newest Python runtime this aws-cdk-lib knows (cdk-nag L1 / LambdaLatestVersion).
-RUNTIME = lambda_.Runtime.PYTHON_3_14
-# Left out of the code asset: tests, caches and the dependency manifest.
-_ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "requirements*.txt", "tests", ".pytest_cache"]
-
-
-def lambda_code() -> lambda_.Code:
-    """The `lambda_src/` directory as one code asset shared by every function."""
-    return lambda_.Code.from_asset(str(LAMBDA_SOURCE), exclude=_ASSET_EXCLUDES)
 
 
 class PythonFunction(Construct):
