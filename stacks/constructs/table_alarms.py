@@ -68,28 +68,34 @@ class TableAlarms(Construct):
         system_errors = table.metric_system_errors_for_operations(
             operations=list(WATCHED_OPERATIONS), period=period
         )
-        self.throttle_alarm = cloudwatch.Alarm(
-            self,
+        self.throttle_alarm = self._any_in_five_minutes(
             "ThrottleAlarm",
-            alarm_name=f"{table_name}-throttled-requests",
-            alarm_description=f"{table_name}: requests were throttled in the last 5 minutes",
+            name=f"{table_name}-throttled-requests",
+            description=f"{table_name}: requests were throttled in the last 5 minutes",
             metric=throttles,
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.system_errors_alarm = cloudwatch.Alarm(
-            self,
+        self.system_errors_alarm = self._any_in_five_minutes(
             "SystemErrorsAlarm",
-            alarm_name=f"{table_name}-system-errors",
-            alarm_description=f"{table_name}: DynamoDB returned system errors (HTTP 500)",
+            name=f"{table_name}-system-errors",
+            description=f"{table_name}: DynamoDB returned system errors (HTTP 500)",
             metric=system_errors,
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         if topic is not None:
             for alarm in (self.throttle_alarm, self.system_errors_alarm):
                 alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+
+    def _any_in_five_minutes(
+        self, construct_id: str, *, name: str, description: str, metric: cloudwatch.IMetric
+    ) -> cloudwatch.Alarm:
+        """An alarm that fires on a single event in one 5-minute period; silence is fine."""
+        return cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_name=name,
+            alarm_description=description,
+            metric=metric,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
