@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localcloud import cfn
+from localcloud import cfn, lambda_runner, streams
 from localcloud.patches import PatchSet
 from localcloud.settings import Settings
 
@@ -11,9 +11,10 @@ _installed: list[PatchSet] = []
 
 def install(settings: Settings) -> None:
     """Install the CloudFormation fixes, the Lambda runner and the stream poller."""
-    for patch_set in (cfn.PATCHES,):
-        patch_set.install()
-        _installed.append(patch_set)
+    cfn.PATCHES.install()
+    lambda_runner.install(settings)
+    streams.install(settings)
+    _installed[:] = [cfn.PATCHES, lambda_runner.PATCHES, streams.PATCHES]
 
 
 def installed_names() -> list[str]:
@@ -23,3 +24,5 @@ def installed_names() -> list[str]:
 
 def shutdown() -> None:
     """Stop background threads and worker processes."""
+    streams.uninstall()
+    lambda_runner.uninstall()

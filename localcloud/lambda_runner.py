@@ -1,0 +1,547 @@
+"""Run Python Lambdas in-process without Docker: warm worker processes per function version.
+
+Replaces `moto.awslambda.models.LambdaFunction._invoke_lambda` (and `invoke`, for the
+invocation types and Lambda's error header). For each function version and code/config
+fingerprint there is one `FunctionPool`: the deployed zip (`code_bytes`) is unpacked once,
+and each worker (`localcloud/lambda_worker.py`) imports the handler once and serves many
+invocations, like a warm Lambda container. Concurrent invocations get more workers, up to
+the function's reserved concurrency or the configured cap; a worker that crashes or times
+out is killed and replaced on demand; the pool of a replaced version (new code or config)
+is stopped. Output and log records go to moto's CloudWatch Logs (`/aws/lambda/<name>`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import os
+import selectors
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+
+from localcloud.patches import Patch, PatchSet
+from localcloud.settings import Settings
+
+log = logging.getLogger("localcloud.lambda")
+
+WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
+INIT_TIMEOUT_S = 30.0
+LOG_TAIL_BYTES = 4096
+
+
+class TooManyRequestsException(LambdaClientError):
+    """Every worker allowed by the function's concurrency is busy (HTTP 429)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("TooManyRequestsException", message)
+        self.code = 429
+
+
+class WorkerTimeout(Exception):
+    """The worker did not answer before the deadline."""
+
+
+class WorkerCrashed(Exception):
+    """The worker process exited; `returncode` says how."""
+
+    def __init__(self, returncode: int | None) -> None:
+        super().__init__(f"worker exited with {returncode}")
+        self.returncode = returncode
+
+
+@dataclass
+class Outcome:
+    """One invocation's result, Lambda-shaped."""
+
+    payload: bytes
+    function_error: bool
+    logs: str
+    request_id: str
+    duration_ms: float
+
+
+class Worker:
+    """One warm process serving one function version's handler."""
+
+    def __init__(self, code_dir: Path, handler: str, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", str(WORKER_SCRIPT), str(code_dir), handler],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,  # stray writes to fd 1/2 land in the server log
+            cwd=code_dir,
+            env=env,
+        )
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._stdin = self.process.stdin
+        self._fd = self.process.stdout.fileno()
+        self._buffer = b""
+        self.invocations = 0
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def read_message(self, timeout: float) -> dict[str, Any]:
+        """The next protocol line, or `WorkerTimeout` / `WorkerCrashed`."""
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._fd, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise WorkerTimeout()
+                if not selector.select(remaining):
+                    continue
+                chunk = os.read(self._fd, 1 << 16)
+                if not chunk:
+                    raise WorkerCrashed(self.process.wait())
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        message: dict[str, Any] = json.loads(line)
+        return message
+
+    def send(self, message: dict[str, Any]) -> None:
+        try:
+            self._stdin.write(json.dumps(message).encode() + b"\n")
+            self._stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise WorkerCrashed(self.process.poll()) from None
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """Stop the process now (a timed-out or retired worker)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+
+
+@dataclass
+class FunctionPool:
+    """The warm workers of one function version with one code and configuration."""
+
+    key: tuple[str, str]
+    fingerprint: str
+    code_dir: Path
+    handler: str
+    env: dict[str, str]
+    timeout_s: float
+    cap: int
+    idle: list[Worker] = field(default_factory=list)
+    busy: int = 0
+    closed: bool = False
+    condition: threading.Condition = field(default_factory=threading.Condition)
+
+    @property
+    def size(self) -> int:
+        return len(self.idle) + self.busy
+
+    def acquire(self, wait_s: float) -> tuple[Worker | None, bool]:
+        """An idle worker, or permission to start one (`(None, True)`); waits when full."""
+        deadline = time.monotonic() + wait_s
+        with self.condition:
+            while True:
+                if self.closed:
+                    raise RuntimeError("function pool closed")
+                while self.idle:
+                    worker = self.idle.pop()
+                    if worker.alive():
+                        self.busy += 1
+                        return worker, False
+                    worker.kill()
+                if self.size < self.cap:
+                    self.busy += 1
+                    return None, True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TooManyRequestsException(
+                        f"Rate Exceeded. All {self.cap} workers of this function are busy"
+                    )
+                self.condition.wait(remaining)
+
+    def release(self, worker: Worker | None) -> None:
+        """Return a healthy worker, or just free its slot (`None`: it was discarded)."""
+        with self.condition:
+            self.busy -= 1
+            if worker is not None and not self.closed and worker.alive():
+                self.idle.append(worker)
+                worker = None
+            self.condition.notify()
+        if worker is not None:
+            worker.kill()
+
+    def close(self) -> None:
+        """Stop idle workers now; busy ones are killed when they come back."""
+        with self.condition:
+            self.closed = True
+            idle, self.idle = self.idle, []
+            self.condition.notify_all()
+        for worker in idle:
+            worker.kill()
+        shutil.rmtree(self.code_dir, ignore_errors=True)
+
+
+class LambdaRunner:
+    """All function pools of the server, keyed by function ARN and version."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.functions_dir = settings.state_dir / f"functions-{settings.port}"
+        self._pools: dict[tuple[str, str], FunctionPool] = {}
+        self._lock = threading.Lock()
+        self._async = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-async")
+        shutil.rmtree(self.functions_dir, ignore_errors=True)
+
+    # -- pools ---------------------------------------------------------------------------
+    def _fingerprint(self, fn: LambdaFunction) -> str:
+        digest = hashlib.sha256()
+        for part in (
+            getattr(fn, "code_sha_256", ""),
+            fn.handler or "",
+            json.dumps(fn.environment_vars, sort_keys=True),
+            str(fn.timeout),
+            str(fn.memory_size),
+            str(fn.reserved_concurrency),
+        ):
+            digest.update(str(part).encode() + b"\0")
+        return digest.hexdigest()[:16]
+
+    def _cap(self, fn: LambdaFunction) -> int:
+        reserved = fn.reserved_concurrency
+        if reserved is None or reserved == "":
+            return self.settings.max_workers
+        return int(reserved)
+
+    def _environment(self, fn: LambdaFunction, code_dir: Path) -> dict[str, str]:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "LAMBDA_TASK_ROOT": str(code_dir),
+            "LAMBDA_RUNTIME_DIR": str(code_dir),
+            "_HANDLER": fn.handler or "",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": str(fn.version),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name,
+            "AWS_REGION": fn.region,
+            "AWS_DEFAULT_REGION": fn.region,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_SESSION_TOKEN": "test",
+        }
+        env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
+        # Reserved: the function always talks back to this local cloud.
+        env["AWS_ENDPOINT_URL"] = self.settings.endpoint
+        return env
+
+    def _unpack(self, fn: LambdaFunction, fingerprint: str) -> Path:
+        code = getattr(fn, "code_bytes", b"")
+        if not code:
+            raise LambdaClientError(
+                "InvalidParameterValueException",
+                f"function {fn.function_name} has no zip code to run (image functions are not "
+                "supported by the local cloud)",
+            )
+        target = self.functions_dir / f"{fn.function_name}-{fn.version}-{fingerprint}"
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        with zipfile.ZipFile(io.BytesIO(code)) as archive:
+            archive.extractall(target)
+        return target
+
+    def pool_for(self, fn: LambdaFunction) -> FunctionPool:
+        """The pool of `fn`'s current code and config; retires a replaced version's pool."""
+        key = (fn.function_arn, str(fn.version))
+        fingerprint = self._fingerprint(fn)
+        retired: FunctionPool | None = None
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is not None and pool.fingerprint == fingerprint:
+                return pool
+            retired = pool
+            code_dir = self._unpack(fn, fingerprint)
+            pool = FunctionPool(
+                key=key,
+                fingerprint=fingerprint,
+                code_dir=code_dir,
+                handler=fn.handler or "",
+                env=self._environment(fn, code_dir),
+                timeout_s=float(fn.timeout),
+                cap=self._cap(fn),
+            )
+            self._pools[key] = pool
+        if retired is not None:
+            log.info("stopping workers of replaced %s version %s", *key)
+            retired.close()
+        return pool
+
+    def worker_pids(self, function_arn: str) -> list[int]:
+        """Pids of the live workers of a function (all versions), for tests and status."""
+        with self._lock:
+            pools = [p for (arn, _), p in self._pools.items() if arn == function_arn]
+        pids: list[int] = []
+        for pool in pools:
+            with pool.condition:
+                pids += [w.pid for w in pool.idle if w.alive()]
+        return pids
+
+    def forget(self, function_arn: str) -> None:
+        """Stop every pool of a deleted function."""
+        with self._lock:
+            keys = [key for key in self._pools if key[0] == function_arn]
+            pools = [self._pools.pop(key) for key in keys]
+        for pool in pools:
+            pool.close()
+
+    def shutdown(self) -> None:
+        """Stop every worker."""
+        self._async.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+
+    # -- invocations ---------------------------------------------------------------------
+    def invoke(self, fn: LambdaFunction, event: Any) -> Outcome:
+        """Run one invocation synchronously and write its logs to CloudWatch Logs."""
+        request_id = str(uuid.uuid4())
+        started = time.monotonic()
+        if self._cap(fn) == 0:
+            raise TooManyRequestsException("Rate Exceeded. The function's concurrency is 0")
+        pool = self.pool_for(fn)
+        worker, start_new = pool.acquire(wait_s=max(pool.timeout_s, 1.0) + INIT_TIMEOUT_S)
+        init_logs = ""
+        try:
+            if start_new:
+                worker, error, init_logs = self._start_worker(pool)
+                if worker is None:
+                    assert error is not None
+                    outcome = self._error_outcome(request_id, error, init_logs, started)
+                    self._save_logs(fn, outcome)
+                    return outcome
+            assert worker is not None
+            outcome = self._run(fn, pool, worker, request_id, event, started)
+            if not worker.alive():
+                pool.release(None)
+            else:
+                pool.release(worker)
+            worker = None
+        except BaseException:
+            pool.release(None)
+            if worker is not None:
+                worker.kill()
+            raise
+        outcome.logs = init_logs + outcome.logs
+        self._save_logs(fn, outcome)
+        return outcome
+
+    def invoke_async(self, fn: LambdaFunction, event: Any) -> None:
+        """`InvocationType=Event`: queue the invocation and return at once."""
+        self._async.submit(self._invoke_logged, fn, event)
+
+    def _invoke_logged(self, fn: LambdaFunction, event: Any) -> None:
+        try:
+            self.invoke(fn, event)
+        except LambdaClientError as error:
+            log.warning("asynchronous invocation of %s failed: %s", fn.function_name, error)
+
+    def _start_worker(self, pool: FunctionPool) -> tuple[Worker | None, dict[str, Any] | None, str]:
+        worker = Worker(pool.code_dir, pool.handler, pool.env)
+        try:
+            hello = worker.read_message(INIT_TIMEOUT_S)
+        except (WorkerTimeout, WorkerCrashed) as exc:
+            worker.kill()
+            pool.release(None)
+            return None, {"errorType": "Runtime.Unknown", "errorMessage": str(exc)}, ""
+        if not hello.get("ready"):
+            worker.kill()
+            pool.release(None)
+            return None, hello.get("error") or {}, str(hello.get("logs", ""))
+        return worker, None, str(hello.get("logs", ""))
+
+    def _run(
+        self,
+        fn: LambdaFunction,
+        pool: FunctionPool,
+        worker: Worker,
+        request_id: str,
+        event: Any,
+        started: float,
+    ) -> Outcome:
+        deadline_ms = int(time.time() * 1000 + pool.timeout_s * 1000)
+        context = {
+            "function_name": fn.function_name,
+            "function_version": str(fn.version),
+            "invoked_function_arn": fn.function_arn,
+            "memory_limit_in_mb": fn.memory_size,
+            "log_group_name": fn.logs_group_name,
+            "log_stream_name": "",
+        }
+        try:
+            worker.send(
+                {"id": request_id, "event": event, "deadline_ms": deadline_ms, "context": context}
+            )
+            reply = worker.read_message(pool.timeout_s)
+        except WorkerTimeout:
+            worker.kill()
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            error = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"{stamp} {request_id} Task timed out after "
+                f"{pool.timeout_s:.2f} seconds",
+            }
+            return self._error_outcome(request_id, error, "", started)
+        except WorkerCrashed as exc:
+            worker.kill()
+            error = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: "
+                f"exit status {exc.returncode}",
+            }
+            return self._error_outcome(request_id, error, "", started)
+        worker.invocations += 1
+        logs = str(reply.get("logs", ""))
+        if reply.get("ok"):
+            return Outcome(
+                payload=str(reply["result"]).encode(),
+                function_error=False,
+                logs=logs,
+                request_id=request_id,
+                duration_ms=(time.monotonic() - started) * 1000,
+            )
+        error = dict(reply.get("error") or {})
+        error["requestId"] = request_id
+        return Outcome(
+            payload=json.dumps(error).encode(),
+            function_error=True,
+            logs=logs,
+            request_id=request_id,
+            duration_ms=(time.monotonic() - started) * 1000,
+        )
+
+    def _error_outcome(
+        self, request_id: str, error: dict[str, Any], logs: str, started: float
+    ) -> Outcome:
+        message = f"[ERROR] {error.get('errorType')}: {error.get('errorMessage')}\n"
+        return Outcome(
+            payload=json.dumps(error).encode(),
+            function_error=True,
+            logs=logs + message,
+            request_id=request_id,
+            duration_ms=(time.monotonic() - started) * 1000,
+        )
+
+    def _save_logs(self, fn: LambdaFunction, outcome: Outcome) -> None:
+        """Write START/logs/END/REPORT to CloudWatch Logs; `outcome.logs` becomes that text."""
+        lines = [
+            f"START RequestId: {outcome.request_id} Version: {fn.version}",
+            *outcome.logs.splitlines(),
+            f"END RequestId: {outcome.request_id}",
+            f"REPORT RequestId: {outcome.request_id}\tDuration: {outcome.duration_ms:.2f} ms\t"
+            f"Memory Size: {fn.memory_size} MB",
+        ]
+        outcome.logs = "\n".join(lines) + "\n"
+        fn.logs_backend.ensure_log_group(fn.logs_group_name)
+        fn.save_logs(outcome.logs)
+
+
+_runner: LambdaRunner | None = None
+
+
+def runner() -> LambdaRunner:
+    """The installed runner; `install()` must have run."""
+    if _runner is None:
+        raise RuntimeError("the Lambda runner is not installed")
+    return _runner
+
+
+def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+    """moto's seam: run the function here instead of in Docker."""
+    outcome = runner().invoke(self, {} if event is None else event)
+    return outcome.payload.decode(), outcome.function_error, outcome.logs
+
+
+def _invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> Any:
+    """moto's `invoke`, with `Unhandled` errors, `Event`/`DryRun` and the log tail."""
+    event = json.loads(body) if body else {}
+    invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+    if invocation_type == "DryRun":
+        return b""
+    if invocation_type == "Event":
+        runner().invoke_async(self, event)
+        return b""
+    outcome = runner().invoke(self, event)
+    if outcome.function_error:
+        response_headers["x-amz-function-error"] = "Unhandled"
+    response_headers["x-amz-executed-version"] = str(self.version)
+    tail = outcome.logs.encode()[-LOG_TAIL_BYTES:]
+    response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
+    return outcome.payload
+
+
+def _delete_function(self: LambdaBackend, function_name: str, qualifier: str | None = None) -> None:
+    """moto's, then stop the deleted function's workers."""
+    arns = [
+        fn.function_arn
+        for fn in self.list_functions()
+        if function_name in (fn.function_name, fn.function_arn)
+    ]
+    _DELETE.original(self, function_name, qualifier)
+    if _runner is not None:
+        for arn in arns:
+            _runner.forget(arn)
+
+
+_DELETE = Patch(
+    "lambda.delete_function.stop_workers", LambdaBackend, "delete_function", _delete_function
+)
+
+PATCHES = PatchSet(
+    "lambda",
+    [
+        Patch("lambda.invoke_lambda.in_process", LambdaFunction, "_invoke_lambda", _invoke_lambda),
+        Patch("lambda.invoke.headers", LambdaFunction, "invoke", _invoke),
+        _DELETE,
+    ],
+)
+
+
+def install(settings: Settings) -> LambdaRunner:
+    """Create the runner and put it behind moto's Lambda seams."""
+    global _runner
+    if _runner is None:
+        _runner = LambdaRunner(settings)
+    PATCHES.install()
+    return _runner
+
+
+def uninstall() -> None:
+    """Stop every worker and restore moto's Docker runner."""
+    global _runner
+    PATCHES.uninstall()
+    if _runner is not None:
+        _runner.shutdown()
+        _runner = None
