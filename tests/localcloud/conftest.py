@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -34,3 +35,78 @@ def cfn_fixes(aws_env: None) -> Iterator[None]:
     finally:
         if not was_installed:
             cfn.PATCHES.uninstall()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (never 4566: a user's cloud may hold it)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Our local cloud (moto + extensions) on a free port, for the whole session."""
+    from scripts import local_cloud
+
+    port = free_port()
+    state_dir = tmp_path_factory.mktemp("local-cloud")
+    endpoint, started = local_cloud.start(port, state_dir)
+    assert started and endpoint.kind == local_cloud.LOCALCLOUD
+    try:
+        yield endpoint.url
+    finally:
+        local_cloud.stop(port, state_dir)
+
+
+def client(service: str, endpoint: str) -> Any:
+    """A boto3 client for the local cloud with fake credentials."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}, read_timeout=60, max_pool_connections=32),
+    )
+
+
+def zip_code(files: dict[str, str]) -> bytes:
+    """A deployment package with the given files."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def create_function(
+    endpoint: str, name: str, code: str, *, timeout: int = 5, env: dict[str, str] | None = None
+) -> str:
+    """Create a Python function whose `app.py` is `code`; return its ARN."""
+    import uuid
+
+    iam = client("iam", endpoint)
+    role = iam.create_role(
+        RoleName=f"role-{name}-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    created = client("lambda", endpoint).create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": zip_code({"app.py": code})},
+        Timeout=timeout,
+        Environment={"Variables": env or {}},
+    )
+    arn: str = created["FunctionArn"]
+    return arn

@@ -1,0 +1,204 @@
+"""The asynchronous DynamoDB stream poller, through the real APIs of a local cloud."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.localcloud.conftest import client, create_function
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+# Writes one row per delivered record into the table itself (a write-back that deadlocked
+# under moto's synchronous delivery), remembering the batch it came in.
+WRITE_BACK = """
+import json
+import boto3
+
+ddb = boto3.client("dynamodb")
+
+
+def handler(event, context):
+    records = event["Records"]
+    for record in records:
+        pk = record["dynamodb"]["Keys"]["pk"]["S"]
+        if pk.startswith("seen#"):
+            continue
+        ddb.put_item(
+            TableName=record["eventSourceARN"].split("/")[1],
+            Item={
+                "pk": {"S": "seen#" + pk},
+                "seq": {"S": record["dynamodb"]["SequenceNumber"]},
+                "batch": {"N": str(len(records))},
+                "request": {"S": context.aws_request_id},
+            },
+        )
+"""
+
+# Fails until a record has been attempted three times, counting attempts in the table.
+FLAKY = """
+import boto3
+
+ddb = boto3.client("dynamodb")
+
+
+def handler(event, context):
+    table = event["Records"][0]["eventSourceARN"].split("/")[1]
+    for record in event["Records"]:
+        pk = record["dynamodb"]["Keys"]["pk"]["S"]
+        if pk.startswith("attempts#"):
+            continue
+        counted = ddb.update_item(
+            TableName=table,
+            Key={"pk": {"S": "attempts#" + pk}},
+            UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        if int(counted["Attributes"]["n"]["N"]) < 3:
+            raise RuntimeError("not yet: " + pk)
+"""
+
+ALWAYS_FAILS = """
+def handler(event, context):
+    raise RuntimeError("this batch never succeeds")
+"""
+
+
+def _table(endpoint: str) -> tuple[str, str]:
+    name = f"stream-{uuid.uuid4().hex[:8]}"
+    created = client("dynamodb", endpoint).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    return name, created["TableDescription"]["LatestStreamArn"]
+
+
+def _wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+def _rows(endpoint: str, table: str, prefix: str) -> dict[str, dict[str, Any]]:
+    items = client("dynamodb", endpoint).scan(TableName=table, ConsistentRead=True)["Items"]
+    return {i["pk"]["S"]: i for i in items if i["pk"]["S"].startswith(prefix)}
+
+
+def test_writes_return_at_once_and_a_write_back_handler_sees_every_record(cloud: str) -> None:
+    table, stream_arn = _table(cloud)
+    name = f"writer-{table}"
+    create_function(cloud, name, WRITE_BACK)
+    client("lambda", cloud).create_event_source_mapping(
+        FunctionName=name, EventSourceArn=stream_arn, StartingPosition="TRIM_HORIZON", BatchSize=3
+    )
+    dynamodb = client("dynamodb", cloud)
+    keys = [f"k{i:02d}" for i in range(10)]
+    for key in keys:
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": key}})
+
+    seen = _wait_for(lambda: (rows := _rows(cloud, table, "seen#")) and len(rows) >= 10 and rows)
+    assert sorted(seen) == [f"seen#{key}" for key in keys]
+    assert max(int(row["batch"]["N"]) for row in seen.values()) <= 3
+    # In order per shard: batches (one request each) cover increasing sequence numbers.
+    by_request: dict[str, list[int]] = {}
+    for key in keys:
+        row = seen[f"seen#{key}"]
+        by_request.setdefault(row["request"]["S"], []).append(int(row["seq"]["S"]))
+    batches = sorted(by_request.values(), key=min)
+    assert [seq for batch in batches for seq in batch] == sorted(
+        int(seen[f"seen#{k}"]["seq"]["S"]) for k in keys
+    )
+
+    # Delivered records stay in the stream, readable with the Streams API.
+    streams = client("dynamodbstreams", cloud)
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+    written = [r["dynamodb"]["Keys"]["pk"]["S"] for r in records]
+    assert written[:10] == keys
+    assert len(written) == 20  # the handler's own writes are stream records too
+
+
+def test_handler_errors_are_retried_until_the_batch_succeeds(cloud: str) -> None:
+    table, stream_arn = _table(cloud)
+    name = f"flaky-{table}"
+    create_function(cloud, name, FLAKY)
+    client("lambda", cloud).create_event_source_mapping(
+        FunctionName=name,
+        EventSourceArn=stream_arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=1,
+        MaximumRetryAttempts=5,
+    )
+    client("dynamodb", cloud).put_item(TableName=table, Item={"pk": {"S": "order-1"}})
+    attempts = _wait_for(
+        lambda: (
+            (rows := _rows(cloud, table, "attempts#order-1"))
+            and int(rows["attempts#order-1"]["n"]["N"]) >= 3
+            and rows
+        )
+    )
+    time.sleep(0.5)  # a succeeded batch is not delivered again
+    final = _rows(cloud, table, "attempts#order-1")
+    assert final["attempts#order-1"]["n"] == attempts["attempts#order-1"]["n"] == {"N": "3"}
+
+
+def test_exhausted_retries_go_to_the_on_failure_queue(cloud: str) -> None:
+    table, stream_arn = _table(cloud)
+    sqs = client("sqs", cloud)
+    queue_url = sqs.create_queue(QueueName=f"dlq-{table}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    name = f"doomed-{table}"
+    function_arn = create_function(cloud, name, ALWAYS_FAILS)
+    client("lambda", cloud).create_event_source_mapping(
+        FunctionName=name,
+        EventSourceArn=stream_arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=10,
+        MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
+    client("dynamodb", cloud).put_item(TableName=table, Item={"pk": {"S": "poison"}})
+
+    messages = _wait_for(
+        lambda: sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages")
+    )
+    body = json.loads(messages[0]["Body"])
+    assert body["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert body["requestContext"]["functionArn"] == function_arn
+    assert body["requestContext"]["approximateInvokeCount"] == 2
+    assert body["DDBStreamBatchInfo"]["batchSize"] == 1
+    assert body["DDBStreamBatchInfo"]["streamArn"] == stream_arn
+
+
+def test_latest_mapping_skips_records_written_before_it(cloud: str) -> None:
+    table, stream_arn = _table(cloud)
+    dynamodb = client("dynamodb", cloud)
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "before"}})
+    name = f"latest-{table}"
+    create_function(cloud, name, WRITE_BACK)
+    client("lambda", cloud).create_event_source_mapping(
+        FunctionName=name, EventSourceArn=stream_arn, StartingPosition="LATEST"
+    )
+    # No wait: the write itself registers the mapping's LATEST position before appending.
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "after"}})
+    seen = _wait_for(lambda: _rows(cloud, table, "seen#"))
+    time.sleep(0.5)
+    assert sorted(_rows(cloud, table, "seen#")) == ["seen#after"] == sorted(seen)
