@@ -15,7 +15,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -29,6 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 from rich.text import Text
+from typer.exceptions import TyperException
 
 from scripts import patterns as patterns_module
 from scripts.codec import WireItem, dumps_item, render_value
@@ -528,11 +528,17 @@ def main(argv: list[str] | None = None) -> int:
     except ToolError as error:
         err.print(f"error: {error}", markup=False, soft_wrap=True)
         return error.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted", markup=False)
         return 130
-    except click.exceptions.ClickException as error:
-        error.show()
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except TyperException as error:
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()  # usage line and the problem, as typer prints them
+        else:
+            err.print(f"error: {error.format_message()}", markup=False, soft_wrap=True)
         return error.exit_code
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)

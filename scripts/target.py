@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,10 @@ class Target:
 
     stage: StageConfig
     endpoint: str | None
+    # A session of its own: credentials are resolved per target, not cached process-wide.
+    session: boto3.session.Session = field(
+        default_factory=boto3.session.Session, compare=False, repr=False
+    )
 
     @property
     def region(self) -> str:
@@ -90,7 +94,7 @@ class Target:
             kwargs["endpoint_url"] = self.endpoint
             if not _credentials_configured(os.environ):
                 kwargs.update(FAKE_CREDENTIALS)
-        return boto3.client(service, **kwargs)
+        return self.session.client(service, **kwargs)
 
     def table_spec(self, name: str) -> TableSpec | None:
         """The stage's spec for `name` (logical key or physical name), if it is one."""

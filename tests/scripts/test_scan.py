@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -197,22 +198,20 @@ EVERY_TYPE = {
 }
 
 
-def _canonical(item: dict[str, object]) -> str:
-    def norm(value: object) -> object:
-        if isinstance(value, dict):
-            ((kind, inner),) = (
-                value.items()
-                if len(value) == 1 and next(iter(value)) in {"SS", "NS", "BS"}
-                else ((None, None),)
-            )
-            if kind is not None:
-                return {kind: sorted(inner)}  # type: ignore[call-overload]
-            return {k: norm(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [norm(v) for v in value]
-        return value
+def _normalized(value: Any) -> Any:
+    """DynamoDB JSON with set members sorted (sets have no order)."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in {"SS", "NS", "BS"}:
+            ((kind, members),) = value.items()
+            return {kind: sorted(members)}
+        return {key: _normalized(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_normalized(inner) for inner in value]
+    return value
 
-    return json.dumps(norm(item), sort_keys=True)
+
+def _canonical(item: dict[str, Any]) -> str:
+    return json.dumps(_normalized(item), sort_keys=True)
 
 
 def test_scan_out_then_seed_from_round_trips_every_type(

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from scripts.cli import main
+from scripts.codec import WireItem
 from scripts.errors import InvalidInput, SeedIncomplete
 from scripts.seed import load_file, seed_table, write_items
 from scripts.tables import count_items, describe_table
@@ -21,7 +22,7 @@ from tests.support.dynamodb_local import DynamoDBLocal
 from tests.support.fakes import FlakyBatchClient
 
 
-def _task(number: int) -> dict[str, object]:
+def _task(number: int) -> WireItem:
     return {"id": {"S": f"task-{number:05d}"}, "n": {"N": str(number)}}
 
 
@@ -120,7 +121,7 @@ def test_unprocessed_items_are_retried_until_written(
     client = FlakyBatchClient(dynamodb_client(ddb_endpoint, max_pool=16), unprocessed_rounds=6)
     sleeps: list[float] = []
     items = [_task(n) for n in range(200)]
-    written = write_items(client, "Tasks", items, concurrency=4, sleep=sleeps.append)  # type: ignore[arg-type]
+    written = write_items(client, "Tasks", items, concurrency=4, sleep=sleeps.append)
     assert written == 200
     assert client.unprocessed_reported > 0
     assert len(sleeps) == 6  # one backoff per partial answer
@@ -133,7 +134,7 @@ def test_batches_hold_at_most_25_items_and_run_concurrently(
     client = FlakyBatchClient(dynamodb_client(ddb_endpoint, max_pool=16), delay_s=0.05)
     progress: list[int] = []
     items = [_task(n) for n in range(310)]
-    assert write_items(client, "Tasks", items, concurrency=4, on_progress=progress.append) == 310  # type: ignore[arg-type]
+    assert write_items(client, "Tasks", items, concurrency=4, on_progress=progress.append) == 310
     assert max(client.batch_sizes) == 25
     assert sum(client.batch_sizes) == 310
     assert len(client.batch_sizes) == 13
@@ -147,7 +148,7 @@ def test_persistent_throttling_gives_up_and_says_how_far_it_got(
     client = FlakyBatchClient(dynamodb_client(ddb_endpoint), unprocessed_rounds=1000)
     with pytest.raises(SeedIncomplete) as caught:
         write_items(
-            client,  # type: ignore[arg-type]
+            client,
             "Tasks",
             [_task(n) for n in range(25)],
             max_attempts=3,
