@@ -60,11 +60,17 @@ def error_response(error: ServiceError) -> Response:
     return json_response(error.status, body)
 
 
+# The DAX client's codes for a cluster it cannot reach (yet): retrying later may work.
+UNREACHABLE_CODES = frozenset({"NoRouteException", "ConnectionException"})
+
+
 def translate_client_error(error: ClientError) -> ServiceError:
     """Map an AWS SDK error we did not expect at the call site to a 503 or a 500."""
     code = error.response.get("Error", {}).get("Code", "")
     if code in THROTTLING_CODES:
         return UnavailableError("the database is busy; retry later")
+    if code in UNREACHABLE_CODES:
+        return UnavailableError("the database could not be reached; retry later")
     return InternalError("internal error")
 
 
