@@ -11,3 +11,21 @@ down: $(PY_STAMP) ## Stop the local cloud we started (its in-memory state is los
 
 status: $(PY_STAMP) ## Say which AWS-compatible endpoint answers on LOCAL_CLOUD_PORT.
 	@$(PY) -m scripts.local_cloud status --port $(LOCAL_CLOUD_PORT)
+
+CONFIRM ?=
+
+.PHONY: deploy destroy
+
+deploy: $(PY_STAMP) $(NODE_STAMP) ## Deploy STAGE (local: start the cloud, deploy, seed; prod: CONFIRM=prod).
+ifeq ($(STAGE),prod)
+	@$(PY) -m scripts.local_cloud deploy --stage prod --confirm "$(CONFIRM)"
+else
+	@$(PY) -m scripts.local_cloud deploy --stage $(STAGE) --port $(LOCAL_CLOUD_PORT)
+endif
+
+destroy: $(PY_STAMP) $(NODE_STAMP) ## Remove STAGE's stacks (prod needs CONFIRM=prod).
+ifeq ($(STAGE),prod)
+	@$(PY) -m scripts.local_cloud destroy --stage prod --confirm "$(CONFIRM)"
+else
+	@$(PY) -m scripts.local_cloud destroy --stage $(STAGE) --port $(LOCAL_CLOUD_PORT)
+endif

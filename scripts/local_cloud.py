@@ -8,6 +8,13 @@ restart starts empty (`make deploy` redeploys and re-seeds).
     python -m scripts.local_cloud up [--port 4566]
     python -m scripts.local_cloud status [--json]
     python -m scripts.local_cloud down
+    python -m scripts.local_cloud deploy [--stage local|prod --confirm prod] [--no-seed]
+    python -m scripts.local_cloud destroy [--stage local|prod --confirm prod]
+
+`deploy` (`make deploy`) is the one command: start the local cloud if needed, bootstrap and
+deploy every stack with `cdklocal`, apply what moto ignores in templates (TTL, PITR), seed
+the sample data and print a summary. It is idempotent. With `--stage prod` it deploys to
+real AWS with the plain `cdk` CLI, and refuses without credentials and `--confirm prod`.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 4566
@@ -268,10 +276,375 @@ def status(port: int = DEFAULT_PORT) -> Endpoint | None:
     return detect(port)
 
 
+# ------------------------------------------------------------------------------ deploy
+
+CDK = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+CDKLOCAL = REPO_ROOT / "node_modules" / ".bin" / "cdklocal"
+CDK_OUT = REPO_ROOT / "cdk.out"
+BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+# The CDK CLI's Node banners are noise; its cache stays in the repo (a cached account from
+# elsewhere must not leak into a local deploy).
+CLI_ENVIRONMENT = {
+    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",
+    "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+    "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1",
+    "NODE_NO_WARNINGS": "1",
+    "CDK_HOME": str(REPO_ROOT / ".cdk-home"),
+}
+
+
+class DeployError(LocalCloudError):
+    """A deploy step failed; the message names the step and the cause."""
+
+
+class Progress:
+    """One line per step: `==> [2/6] deploy the stacks`."""
+
+    def __init__(self, total: int, quiet: bool = False) -> None:
+        self.total = total
+        self.done = 0
+        self.quiet = quiet
+
+    def step(self, text: str) -> None:
+        self.done += 1
+        if not self.quiet:
+            print(f"==> [{self.done}/{self.total}] {text}", flush=True)
+
+    def note(self, text: str) -> None:
+        if not self.quiet:
+            print(f"    {text}", flush=True)
+
+
+def local_environment(port: int, region: str) -> dict[str, str]:
+    """Environment for the CDK CLI and the seed against the local cloud on `port`.
+
+    Fake credentials always: a user's real profile must never be used for a local deploy.
+    Both endpoint variables are needed by `cdklocal` offline, and both must be `localhost`.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    url = endpoint_url(port)
+    env.update(CLI_ENVIRONMENT)
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ENDPOINT_URL_S3": url,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+        }
+    )
+    return env
+
+
+def _run(step: str, command: list[str], env: dict[str, str], *, verbose: bool) -> str:
+    """Run one CLI step; on failure raise `DeployError` with its last output lines."""
+    result = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=None if verbose else subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    output = result.stdout or ""
+    if result.returncode != 0:
+        tail = "\n".join(line for line in output.splitlines()[-25:] if not line.startswith("b'"))
+        raise DeployError(f"{step} failed (exit {result.returncode}):\n{tail}")
+    return output
+
+
+def _client(service: str, port: int, region: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint_url(port),
+        region_name=region,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def _bootstrapped(port: int, region: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        _client("ssm", port, region).get_parameter(Name=BOOTSTRAP_VERSION_PARAMETER)
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ParameterNotFound":
+            return False
+        raise
+    return True
+
+
+def apply_table_settings(port: int, stage: str = "local") -> list[str]:
+    """Apply the TTL and PITR the stage declares; moto ignores both in templates.
+
+    Returns what changed (empty when everything was already in place): idempotent.
+    """
+    from botocore.exceptions import ClientError
+
+    from stacks.config import stage_config
+
+    config = stage_config(stage)
+    dynamodb = _client("dynamodb", port, config.region)
+    changed: list[str] = []
+    for spec in config.tables:
+        if spec.ttl_attribute:
+            current = dynamodb.describe_time_to_live(TableName=spec.table_name)[
+                "TimeToLiveDescription"
+            ]
+            if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or (
+                current.get("AttributeName") != spec.ttl_attribute
+            ):
+                dynamodb.update_time_to_live(
+                    TableName=spec.table_name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute},
+                )
+                changed.append(f"TTL on {spec.table_name}.{spec.ttl_attribute}")
+        if config.point_in_time_recovery:
+            try:
+                backups = dynamodb.describe_continuous_backups(TableName=spec.table_name)
+            except ClientError as error:
+                raise DeployError(f"cannot read PITR of {spec.table_name}: {error}") from error
+            status = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+            if status["PointInTimeRecoveryStatus"] != "ENABLED":
+                dynamodb.update_continuous_backups(
+                    TableName=spec.table_name,
+                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+                )
+                changed.append(f"PITR on {spec.table_name}")
+    return changed
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What `deploy` leaves behind, for the closing summary and `--json`."""
+
+    endpoint: str
+    cloud: str
+    tables: dict[str, int]
+    functions: list[str]
+    seconds: float
+
+
+def summarize(port: int, stage: str, endpoint: Endpoint, started_at: float) -> Summary:
+    """Item counts of the stage's tables and the stage's functions, as deployed."""
+    from stacks.config import stage_config
+
+    config = stage_config(stage)
+    dynamodb = _client("dynamodb", port, config.region)
+    counts: dict[str, int] = {}
+    for spec in config.tables:
+        paginator = dynamodb.get_paginator("scan")
+        counts[spec.table_name] = sum(
+            page["Count"] for page in paginator.paginate(TableName=spec.table_name, Select="COUNT")
+        )
+    names = config.functions
+    wanted = {names.user_manager, names.message_stream, names.tasks}
+    deployed = {
+        fn["FunctionName"]
+        for page in _client("lambda", port, config.region)
+        .get_paginator("list_functions")
+        .paginate()
+        for fn in page["Functions"]
+    }
+    missing = sorted(wanted - deployed)
+    if missing:
+        raise DeployError(f"the deploy finished but functions {missing} do not exist")
+    return Summary(
+        endpoint=endpoint.url,
+        cloud=endpoint.kind,
+        tables=counts,
+        functions=sorted(wanted),
+        seconds=round(time.monotonic() - started_at, 2),
+    )
+
+
+def _print_summary(summary: Summary, port: int) -> None:
+    print(f"\nLocal stack ready in {summary.seconds:.1f} s on {summary.endpoint} ({summary.cloud})")
+    print("  tables:    " + ", ".join(f"{n} ({c} items)" for n, c in summary.tables.items()))
+    print("  functions: " + ", ".join(summary.functions))
+    print(f"  scan:      {sys.executable} -m scripts --endpoint {summary.endpoint} scan Users")
+    print(f"  aws cli:   aws --endpoint-url {summary.endpoint} dynamodb list-tables")
+    print(
+        "  stop:      make down   (state is in memory: `make deploy` after `make up` "
+        "redeploys and re-seeds)"
+    )
+
+
+def deploy_local(
+    port: int = DEFAULT_PORT,
+    state_dir: Path = DEFAULT_STATE_DIR,
+    *,
+    seed: bool = True,
+    verbose: bool = False,
+    quiet: bool = False,
+) -> Summary:
+    """The one-command local deploy; idempotent. Returns what was deployed."""
+    from stacks.config import stage_config
+
+    started_at = time.monotonic()
+    config = stage_config("local")
+    progress = Progress(6 if seed else 5, quiet=quiet)
+    if not CDKLOCAL.exists():
+        raise DeployError(f"{CDKLOCAL} is missing; run `make install` (npm ci) first")
+
+    progress.step(f"local cloud on port {port}")
+    endpoint, started = start(port, state_dir)
+    if endpoint.kind == MOTO:
+        raise DeployError(
+            f"a plain moto server holds port {port}: it runs no Lambdas and fails CDK "
+            "updates. Stop it, or use another port (LOCAL_CLOUD_PORT=<n>)"
+        )
+    progress.note(("started " if started else "using ") + endpoint.describe())
+    env = local_environment(port, config.region)
+
+    progress.step("cdklocal bootstrap")
+    if _bootstrapped(port, config.region):
+        progress.note("already bootstrapped")
+    else:
+        _run(
+            "cdklocal bootstrap",
+            [str(CDKLOCAL), "bootstrap", "-c", "stage=local"],
+            env,
+            verbose=verbose,
+        )
+
+    progress.step(f"cdklocal deploy --all ({config.stack_prefix}-data, -functions)")
+    outputs_file = state_dir / f"outputs-{port}.json"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    _run(
+        "cdklocal deploy",
+        [
+            str(CDKLOCAL),
+            "deploy",
+            "--all",
+            "--require-approval",
+            "never",
+            "-c",
+            "stage=local",
+            "--outputs-file",
+            str(outputs_file),
+            "--progress",
+            "events",
+        ],
+        env,
+        verbose=verbose,
+    )
+    progress.note(f"stack outputs in {outputs_file}")
+
+    progress.step("table settings moto ignores in templates (TTL, PITR)")
+    changed = apply_table_settings(port, "local")
+    progress.note(", ".join(changed) if changed else "already in place")
+
+    if seed:
+        progress.step("seed the sample data")
+        _run(
+            "seed",
+            [
+                sys.executable,
+                "-m",
+                "scripts",
+                "--stage",
+                "local",
+                "--endpoint",
+                endpoint.url,
+                "seed",
+            ],
+            env,
+            verbose=verbose,
+        )
+
+    progress.step("summary")
+    return summarize(port, "local", endpoint, started_at)
+
+
+def destroy_local(port: int = DEFAULT_PORT, *, verbose: bool = False) -> str:
+    """`cdklocal destroy --all` on the local cloud; the cloud itself keeps running."""
+    from stacks.config import stage_config
+
+    config = stage_config("local")
+    found = detect(port)
+    if found is None:
+        return f"nothing to destroy: no local cloud on port {port}"
+    _run(
+        "cdklocal destroy",
+        [str(CDKLOCAL), "destroy", "--all", "--force", "-c", "stage=local"],
+        local_environment(port, config.region),
+        verbose=verbose,
+    )
+    return f"destroyed the {config.stack_prefix} stacks on {found.describe()}"
+
+
+def _prod_environment() -> dict[str, str]:
+    """The user's real AWS environment, minus any local endpoint override."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env.update(CLI_ENVIRONMENT)
+    return env
+
+
+def _require_prod(confirm: str | None, action: str) -> dict[str, str]:
+    """Refuse prod without `--confirm prod` and working credentials."""
+    if confirm != "prod":
+        raise DeployError(
+            f"refusing to {action} prod without an explicit confirmation: "
+            "add --confirm prod (make ... STAGE=prod CONFIRM=prod)"
+        )
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    env = _prod_environment()
+    try:
+        session = boto3.Session(profile_name=env.get("AWS_PROFILE"))
+        sts = session.client("sts", config=Config(ignore_configured_endpoint_urls=True))
+        identity = sts.get_caller_identity()
+    except (BotoCoreError, ClientError) as error:
+        raise DeployError(
+            f"refusing to {action} prod: no usable AWS credentials ({error})"
+        ) from error
+    print(f"==> prod: account {identity['Account']} as {identity['Arn']}")
+    return env
+
+
+def deploy_prod(confirm: str | None, *, verbose: bool = True) -> None:
+    """`cdk deploy --all -c stage=prod` against real AWS, after the checks."""
+    env = _require_prod(confirm, "deploy")
+    _run(
+        "cdk deploy (prod)",
+        [str(CDK), "deploy", "--all", "-c", "stage=prod", "--require-approval", "broadening"],
+        env,
+        verbose=verbose,
+    )
+
+
+def destroy_prod(confirm: str | None, *, verbose: bool = True) -> None:
+    """`cdk destroy --all -c stage=prod` (tables are retained by their removal policy)."""
+    env = _require_prod(confirm, "destroy")
+    _run(
+        "cdk destroy (prod)",
+        [str(CDK), "destroy", "--all", "-c", "stage=prod"],
+        env,
+        verbose=verbose,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    """CLI: `up`, `down`, `status` (`--json` for machines)."""
-    parser = argparse.ArgumentParser(prog="python -m scripts.local_cloud", description=__doc__)
-    parser.add_argument("command", choices=("up", "down", "status"))
+    """CLI: `up`, `down`, `status`, `deploy`, `destroy` (`--json` for machines)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.local_cloud",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", choices=("up", "down", "status", "deploy", "destroy"))
+    parser.add_argument("--stage", choices=("local", "prod"), default="local")
+    parser.add_argument("--confirm", help="must be `prod` to deploy or destroy prod")
+    parser.add_argument("--no-seed", action="store_true", help="deploy without seeding")
+    parser.add_argument("--verbose", action="store_true", help="show the CDK CLI's output")
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("LOCAL_CLOUD_PORT", DEFAULT_PORT))
     )
@@ -279,6 +652,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     try:
+        if args.command in ("deploy", "destroy") and args.stage == "prod":
+            if args.command == "deploy":
+                deploy_prod(args.confirm)
+            else:
+                destroy_prod(args.confirm)
+            return 0
+        if args.command == "deploy":
+            summary = deploy_local(
+                args.port,
+                args.state_dir,
+                seed=not args.no_seed,
+                verbose=args.verbose,
+                quiet=args.json,
+            )
+            if args.json:
+                print(json.dumps(asdict(summary)))
+            else:
+                _print_summary(summary, args.port)
+            return 0
+        if args.command == "destroy":
+            print(f"==> {destroy_local(args.port, verbose=args.verbose)}")
+            return 0
         if args.command == "up":
             endpoint, started = start(args.port, args.state_dir)
             if args.json:
