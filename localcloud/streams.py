@@ -10,6 +10,8 @@ table deadlocks the request, and the records vanish from the Streams API. Here:
   position (TRIM_HORIZON or LATEST), in batches of at most `BatchSize`, and calls
   `send_dynamodb_items`, which now invokes the function through the Lambda runner and
   reports whether the handler failed;
+* with `ReportBatchItemFailures` the records before the first reported failure are
+  checkpointed and delivery resumes from that record;
 * a failed batch is retried (at-least-once) with a short backoff, halved first when
   `BisectBatchOnFunctionError` is set, until `MaximumRetryAttempts` (-1/absent: until
   `MaximumRecordAgeInSeconds`); then the batch's description goes to the `OnFailure` SQS
@@ -48,6 +50,8 @@ class Delivery:
     ok: bool
     request_id: str
     error: str = ""
+    # The handler's response, for `ReportBatchItemFailures`.
+    payload: bytes = b""
 
 
 @dataclass
@@ -95,7 +99,35 @@ def send_dynamodb_items(
         ok=not outcome.function_error,
         request_id=outcome.request_id,
         error=outcome.payload.decode(errors="replace")[:1000] if outcome.function_error else "",
+        payload=outcome.payload,
     )
+
+
+def failed_index(esm: Any, batch: list[StreamRecord], delivery: Delivery) -> int | None:
+    """With `ReportBatchItemFailures`, the batch index to resume from; `None`: all succeeded.
+
+    As on AWS: the lowest reported sequence number is the checkpoint; a failure entry that
+    names no record of the batch (or a malformed response) fails the whole batch.
+    """
+    if not delivery.ok:
+        return 0
+    if "ReportBatchItemFailures" not in (esm.function_response_types or []):
+        return None
+    try:
+        response = json.loads(delivery.payload or b"null")
+    except ValueError:
+        return None
+    failures = response.get("batchItemFailures") if isinstance(response, dict) else None
+    if not failures:
+        return None
+    sequence_numbers = [r.to_json()["dynamodb"]["SequenceNumber"] for r in batch]
+    indexes = []
+    for failure in failures:
+        identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
+        if identifier not in sequence_numbers:
+            return 0
+        indexes.append(sequence_numbers.index(identifier))
+    return min(indexes)
 
 
 class StreamPoller:
@@ -188,13 +220,23 @@ class StreamPoller:
                 state.wake.clear()
                 continue
             delivery = self._invoke(esm, batch)
-            if delivery.ok:
+            resume = failed_index(esm, batch, delivery)
+            if resume is None:
                 state.position += len(batch)
                 limit = int(esm.batch_size or 100)
                 attempts = 0
                 continue
-            log.warning("stream batch for %s failed: %s", esm.function_arn, delivery.error)
-            if esm.bisect_on_error and len(batch) > 1:
+            if resume > 0:
+                # Partial success: checkpoint before the first failed record, retry from it.
+                state.position += resume
+                batch = batch[resume:]
+            log.warning(
+                "stream batch for %s failed at record %d: %s",
+                esm.function_arn,
+                resume,
+                delivery.error or "reported batchItemFailures",
+            )
+            if not delivery.ok and esm.bisect_on_error and len(batch) > 1:
                 limit = max(1, len(batch) // 2)
                 continue
             attempts += 1

@@ -202,3 +202,55 @@ def test_latest_mapping_skips_records_written_before_it(cloud: str) -> None:
     seen = _wait_for(lambda: _rows(cloud, table, "seen#"))
     time.sleep(0.5)
     assert sorted(_rows(cloud, table, "seen#")) == ["seen#after"] == sorted(seen)
+
+
+PARTIAL = """
+import boto3
+
+ddb = boto3.client("dynamodb")
+
+
+def handler(event, context):
+    failures = []
+    for record in event["Records"]:
+        pk = record["dynamodb"]["Keys"]["pk"]["S"]
+        if pk.startswith("count#"):
+            continue
+        table = record["eventSourceARN"].split("/")[1]
+        counted = ddb.update_item(
+            TableName=table,
+            Key={"pk": {"S": "count#" + pk}},
+            UpdateExpression="ADD n :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        if pk == "k1" and int(counted["Attributes"]["n"]["N"]) < 2:
+            failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
+    return {"batchItemFailures": failures}
+"""
+
+
+def test_report_batch_item_failures_resumes_from_the_failed_record(cloud: str) -> None:
+    table, stream_arn = _table(cloud)
+    dynamodb = client("dynamodb", cloud)
+    for key in ("k0", "k1", "k2"):
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": key}})
+    name = f"partial-{table}"
+    create_function(cloud, name, PARTIAL)
+    client("lambda", cloud).create_event_source_mapping(
+        FunctionName=name,
+        EventSourceArn=stream_arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=3,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+    _wait_for(
+        lambda: (
+            len(_rows(cloud, table, "count#")) == 3
+            and _rows(cloud, table, "count#k1")["count#k1"]["n"] == {"N": "2"}
+        )
+    )
+    time.sleep(0.5)
+    counts = {pk: row["n"]["N"] for pk, row in _rows(cloud, table, "count#").items()}
+    # k0 succeeded in the first batch and was checkpointed; k1 (and k2 after it) came again.
+    assert counts == {"count#k0": "1", "count#k1": "2", "count#k2": "2"}
