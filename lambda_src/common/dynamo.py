@@ -18,7 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from common.errors import UnavailableError
+from common.errors import InternalError, UnavailableError
 
 Item = dict[str, Any]
 Sleep = Callable[[float], None]
@@ -84,6 +84,25 @@ def cancellation_reasons(error: ClientError) -> list[str]:
     if found is None:
         return []
     return [part.strip() for part in found.group(1).split(",")]
+
+
+# Cancellation codes that mean the transaction was throttled, not refused.
+THROTTLED_REASONS = frozenset(
+    {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+)
+
+
+def check_reasons(reasons: list[str], expected: frozenset[str]) -> None:
+    """Raise for cancellation codes outside `expected` (and `"None"`).
+
+    Throttling becomes `UnavailableError` (503, retry later); anything else (a validation
+    error, an item too large) is a bug on our side and becomes `InternalError`.
+    """
+    unexpected = set(reasons) - expected - {"None"}
+    if unexpected & THROTTLED_REASONS:
+        raise UnavailableError("the database is busy; retry later")
+    if unexpected:
+        raise InternalError(f"transaction cancelled: {', '.join(sorted(unexpected))}")
 
 
 def backoff_delay(attempt: int, *, base_s: float = 0.05, cap_s: float = 2.0) -> float:

@@ -27,11 +27,16 @@ def reject_unknown(obj: Mapping[str, Any], allowed: Collection[str], where: str)
     """Refuse keys of `obj` outside `allowed`; `where` prefixes the field name (`data.`)."""
     unknown = sorted(set(obj) - set(allowed))
     if unknown:
-        field = f"{where}{unknown[0]}"
+        field = f"{where}{_shorten(unknown[0])}"
         raise ValidationError(
             f"unknown field {field!r}; allowed: {sorted(allowed)}",
             field=field,
         )
+
+
+def _shorten(text: str, limit: int = 64) -> str:
+    """`text` cut to `limit` characters, so an error never echoes a huge input back."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def string(
@@ -69,9 +74,7 @@ def integer(value: object, field: str, *, minimum: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(f"{field} must be an integer", field=field)
     if not minimum <= value <= maximum:
-        raise ValidationError(
-            f"{field} must be between {minimum} and {maximum}, got {value}", field=field
-        )
+        raise ValidationError(f"{field} must be between {minimum} and {maximum}", field=field)
     return value
 
 

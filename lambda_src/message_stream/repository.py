@@ -14,12 +14,13 @@ from typing import Any
 from botocore.exceptions import ClientError
 from common import dynamo
 from common.dynamo import Item, Sleep, deserialize, serialize
-from common.errors import ConflictError, InternalError
+from common.errors import ConflictError
 
 from message_stream.models import GROUP_PREFIX, NewMessage
 
 GROUP_ATTRIBUTE = "message_group_uuid"
 CONDITION_FAILED = "ConditionalCheckFailed"
+_EXPECTED_REASONS = frozenset({CONDITION_FAILED, "TransactionConflict"})
 
 
 class GroupMoveFailed(ConflictError):
@@ -124,9 +125,7 @@ class MessageRepository:
             reasons = self._try_move(current, message)
             if reasons is None:
                 return True
-            unexpected = sorted(set(reasons) - {"None", CONDITION_FAILED, "TransactionConflict"})
-            if unexpected:
-                raise InternalError(f"group move cancelled: {', '.join(unexpected)}")
+            dynamo.check_reasons(reasons, _EXPECTED_REASONS)
             if CONDITION_FAILED in reasons:
                 current = self.current_group_row(pk, message.group_uuid)
             else:

@@ -19,13 +19,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 from common import dynamo
 from common.dynamo import Item, Sleep, deserialize, serialize, serialize_value
-from common.errors import ConflictError, InternalError, NotFoundError
+from common.errors import ConflictError, NotFoundError
 
 KEY = "userId"
 LOCK_PREFIX = "EMAIL#"
 OWNER = "ownerId"
 VERSION = "version"
 CONDITION_FAILED = "ConditionalCheckFailed"
+_EXPECTED_REASONS = frozenset({CONDITION_FAILED, "TransactionConflict"})
 
 
 class UserNotFound(NotFoundError):
@@ -236,11 +237,9 @@ class UserRepository:
                 if dynamo.error_code(error) != "TransactionCanceledException":
                     raise
                 reasons = dynamo.cancellation_reasons(error)
+            dynamo.check_reasons(reasons, _EXPECTED_REASONS)
             if CONDITION_FAILED in reasons:
                 return reasons
-            unexpected = sorted(set(reasons) - {"None", "TransactionConflict"})
-            if unexpected:
-                raise InternalError(f"transaction cancelled: {', '.join(unexpected)}")
             self.sleep(dynamo.backoff_delay(attempt))
         return reasons
 

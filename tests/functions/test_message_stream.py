@@ -247,3 +247,34 @@ def test_parse_record_reads_a_new_message() -> None:
     del record["dynamodb"]["NewImage"]  # type: ignore[attr-defined]
     with pytest.raises(MalformedRecord, match="NewImage"):
         parse_record(record)
+
+
+def test_a_throttled_move_is_reported_for_retry() -> None:
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client(
+        "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    service = MessageStreamService(
+        MessageRepository(client, table="cruddur-messages", group_index=MESSAGE_GROUP_INDEX)
+    )
+    record = {
+        "eventName": "INSERT",
+        "dynamodb": {
+            "Keys": {"pk": {"S": "MSG#g1"}, "sk": {"S": T2}},
+            "NewImage": {"message": {"S": "hi"}},
+            "SequenceNumber": "77",
+        },
+    }
+    row = serialize(group_row("alice", "bob", "g1", T0, "old"))
+    with Stubber(client) as stub:
+        stub.add_response("query", {"Items": [row]})
+        stub.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            modeled_fields={"CancellationReasons": [{"Code": "ThrottlingError"}, {"Code": "None"}]},
+        )
+        assert handle({"Records": [record]}, service) == {
+            "batchItemFailures": [{"itemIdentifier": "77"}]
+        }

@@ -610,6 +610,20 @@ def test_unexpected_transaction_cancellation_reason_is_500(table: str) -> None:
     assert (status, payload) == (500, {"error": "internal error"})
 
 
+def test_a_throttled_transaction_is_503(table: str) -> None:
+    client, service = _stubbed_service(table)
+    with Stubber(client) as stub:
+        _cancelled(stub, "None", "ThrottlingError")
+        status, payload = call(service, {"action": "CREATE", "data": ALICE})
+    assert (status, payload) == (503, {"error": "the database is busy; retry later"})
+
+
+def test_a_huge_unknown_field_name_is_not_echoed_back(service: UserService) -> None:
+    status, payload = call(service, {"action": "LIST", "x" * 100_000: 1})
+    assert status == 400
+    assert len(payload["field"]) == 64 and payload["field"].endswith("...")
+
+
 def test_transaction_conflicts_are_retried_then_409(table: str) -> None:
     client, service = _stubbed_service(table)
     with Stubber(client) as stub:
