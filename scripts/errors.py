@@ -54,7 +54,9 @@ class InvalidInput(ToolError):
         more = len(self.problems) - len(lines)
         if more > 0:
             lines.append(f"... and {more} more problem(s)")
-        if note:
+        if note and len(lines) == 1:
+            lines = [f"{lines[0]} ({note})"]
+        elif note:
             lines.append(note)
         super().__init__("\n".join(lines))
 

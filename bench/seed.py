@@ -1,0 +1,239 @@
+"""Seed benchmark: the tutorial's put_item loop, our seeder and a raw BatchWriteItem floor.
+
+All three write the same 20,000 message items (the messages key schema, no stream, no
+indexes) into an empty table, one after the other in the same run, on moto's server (the
+local cloud's engine, started here as its own process on a free port) and then on AWS's
+DynamoDB Local. Then the table is scanned to the end, sequentially and in parallel.
+
+- loop:   one `put_item` per item, one thread (the tutorials' `bin/ddb/seed`).
+- seeder: `scripts.seed.seed_table`, validation included, default concurrency.
+- floor:  pre-built `BatchWriteItem` requests sent by the same number of threads as fast as
+          possible, no validation (only `UnprocessedItems` re-sent, for a correct count).
+
+Targets (issue 6): seeder >= 10x loop; floor <= 1.25x seeder. Results: bench/results/seed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from scripts.codec import WireItem, to_wire
+from scripts.scan import build_request, scan_items
+from scripts.schema import create_table_request
+from scripts.seed import BATCH_SIZE, DEFAULT_CONCURRENCY, batches, seed_table
+from scripts.tables import describe_table
+from scripts.target import Target, resolve_target
+from tests.support.dynamodb_local import DynamoDBLocal, free_port
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "seed.json"
+TABLE = "bench-messages"
+SEEDER_MIN_SPEEDUP = 10.0
+FLOOR_MAX_RATIO = 1.25
+
+
+def message_items(count: int) -> list[WireItem]:
+    """`count` deterministic message rows spread over 50 conversations."""
+    items: list[WireItem] = []
+    for number in range(count):
+        group = f"group-{number % 50:02d}"
+        created = f"2026-01-01T09:{(number // 60) % 60:02d}:{number % 60:02d}.{number:06d}+00:00"
+        items.append(
+            to_wire(
+                {
+                    "pk": f"MSG#{group}",
+                    "sk": created,
+                    "message_uuid": f"message-{number:06d}",
+                    "message": f"Message number {number} of the benchmark conversation {group}.",
+                    "user_uuid": f"user-{number % 7}",
+                    "user_display_name": f"User {number % 7}",
+                    "user_handle": f"user{number % 7}",
+                }
+            )
+        )
+    return items
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's server as its own process (like the local cloud) on a free port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        target = resolve_target("local", endpoint)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                target.client().list_tables(Limit=1)
+                break
+            except (BotoCoreError, ClientError):
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("moto server did not start") from None
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def fresh_table(target: Target) -> None:
+    """Drop and recreate the benchmark table so every run starts empty."""
+    client = target.client()
+    try:
+        client.delete_table(TableName=TABLE)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
+    spec = target.stage.table("messages")
+    client.create_table(
+        **create_table_request(spec, table_name=TABLE, with_stream=False, with_indexes=False)
+    )
+    while client.describe_table(TableName=TABLE)["Table"]["TableStatus"] != "ACTIVE":
+        time.sleep(0.05)
+
+
+def count(target: Target) -> int:
+    """Items in the benchmark table (a COUNT scan)."""
+    total = 0
+    for page in target.client().get_paginator("scan").paginate(TableName=TABLE, Select="COUNT"):
+        total += page["Count"]
+    return total
+
+
+def run_loop(target: Target, items: Sequence[WireItem]) -> None:
+    """The tutorial: one put_item per item, one thread."""
+    client = target.client()
+    for item in items:
+        client.put_item(TableName=TABLE, Item=item)
+
+
+def run_seeder(target: Target, items: Sequence[WireItem]) -> None:
+    """Our seeder, as `python -m scripts seed --from` runs it (validation included)."""
+    info = describe_table(target, TABLE)
+    seed_table(target, info, items, concurrency=DEFAULT_CONCURRENCY)
+
+
+def run_floor(target: Target, items: Sequence[WireItem]) -> None:
+    """Pre-built BatchWriteItem requests, a few threads, nothing else."""
+    client = target.client(max_pool=DEFAULT_CONCURRENCY * 2)
+    requests = [
+        {TABLE: [{"PutRequest": {"Item": item}} for item in chunk]}
+        for chunk in batches(items, BATCH_SIZE)
+    ]
+
+    def send(request: dict[str, Any]) -> None:
+        while request:
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+    with ThreadPoolExecutor(DEFAULT_CONCURRENCY) as pool:
+        list(pool.map(send, requests))
+
+
+def timed_write(
+    target: Target, items: Sequence[WireItem], way: Callable[[Target, Sequence[WireItem]], None]
+) -> float:
+    """Items per second of one way of writing `items` into an empty table (count checked)."""
+    fresh_table(target)
+    started = time.perf_counter()
+    way(target, items)
+    elapsed = time.perf_counter() - started
+    stored = count(target)
+    if stored != len(items):
+        raise RuntimeError(f"{way.__name__} left {stored} items, expected {len(items)}")
+    return len(items) / elapsed
+
+
+def timed_scan(target: Target, segments: int) -> float:
+    """Items per second of a scan of the whole table."""
+    request = build_request(describe_table(target, TABLE), segments=segments)
+    started = time.perf_counter()
+    seen = sum(1 for _ in scan_items(target, request))
+    elapsed = time.perf_counter() - started
+    if seen != count(target):
+        raise RuntimeError(f"scan with {segments} segment(s) saw {seen} items")
+    return seen / elapsed
+
+
+def measure(endpoint: str, items: Sequence[WireItem], segments: int) -> dict[str, Any]:
+    """The three writes and the two scans against one engine."""
+    target = resolve_target("local", endpoint)
+    loop = timed_write(target, items, run_loop)
+    seeder = timed_write(target, items, run_seeder)
+    floor = timed_write(target, items, run_floor)
+    scan = timed_scan(target, 1)
+    parallel = timed_scan(target, segments)
+    return {
+        "items": len(items),
+        "loop_items_per_s": round(loop, 1),
+        "seeder_items_per_s": round(seeder, 1),
+        "floor_items_per_s": round(floor, 1),
+        "scan_items_per_s": round(scan, 1),
+        "parallel_scan_items_per_s": round(parallel, 1),
+        "parallel_scan_segments": segments,
+        "seeder_vs_loop": round(seeder / loop, 2),
+        "floor_vs_seeder": round(floor / seeder, 3),
+        "targets_met": seeder / loop >= SEEDER_MIN_SPEEDUP and floor / seeder <= FLOOR_MAX_RATIO,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and write the results file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--segments", type=int, default=4)
+    parser.add_argument(
+        "--engines", default="moto,dynamodb_local", help="comma-separated: moto, dynamodb_local"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    engines = [name.strip() for name in args.engines.split(",") if name.strip()]
+    items = message_items(args.items)
+    results: dict[str, Any] = {}
+    if "moto" in engines:
+        with moto_server() as endpoint:
+            results.update(measure(endpoint, items, args.segments))
+        print(json.dumps(results), flush=True)
+    if "dynamodb_local" in engines:
+        with DynamoDBLocal() as engine:
+            results["dynamodb_local"] = measure(engine.endpoint, items, args.segments)
+        print(json.dumps(results["dynamodb_local"]), flush=True)
+    results["run"] = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "engine_on_top_level": "moto server (the local cloud's engine)"
+        if "moto" in engines
+        else None,
+        "concurrency": DEFAULT_CONCURRENCY,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "targets": {
+            "seeder_vs_loop_min": SEEDER_MIN_SPEEDUP,
+            "floor_vs_seeder_max": FLOOR_MAX_RATIO,
+        },
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
