@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from common.dynamo import CLIENT_CONFIG, dynamodb_client
+from common.env import EnvironmentConfigError
 
 
 def data_client(dax_endpoint: str | None) -> Any:
@@ -17,6 +18,11 @@ def data_client(dax_endpoint: str | None) -> Any:
     """
     if dax_endpoint is None:
         return dynamodb_client()
-    from amazondax import AmazonDaxClient
-
+    try:
+        from amazondax import AmazonDaxClient
+    except ImportError as error:
+        raise EnvironmentConfigError(
+            "DAX_ENDPOINT is set but the DAX client is not in the function's bundle "
+            "(install lambda_src/requirements.txt into the asset)"
+        ) from error
     return AmazonDaxClient(endpoint_url=dax_endpoint, config=CLIENT_CONFIG)

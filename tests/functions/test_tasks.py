@@ -219,3 +219,15 @@ def test_with_dax_a_real_dax_client_tries_the_cluster(aws_env: None) -> None:
     with pytest.raises(ClientError) as raised:
         clients.data_client("daxs://127.0.0.1:1")
     assert raised.value.response["Error"]["Code"] == "NoRouteException"
+
+
+def test_with_dax_but_no_dax_client_in_the_bundle_the_error_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    from common.env import EnvironmentConfigError
+
+    monkeypatch.setitem(sys.modules, "amazondax", None)  # makes `import amazondax` fail
+    with pytest.raises(EnvironmentConfigError, match="DAX client is not in the function's bundle"):
+        clients.data_client("daxs://tasks-cache.abc123.dax-clusters.us-east-1.amazonaws.com")
