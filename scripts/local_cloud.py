@@ -338,11 +338,18 @@ def local_environment(port: int, region: str) -> dict[str, str]:
     return env
 
 
-def _run(step: str, command: list[str], env: dict[str, str], *, verbose: bool) -> str:
+def _run(
+    step: str,
+    command: list[str],
+    env: dict[str, str],
+    *,
+    verbose: bool,
+    cwd: Path = REPO_ROOT,
+) -> str:
     """Run one CLI step; on failure raise `DeployError` with its last output lines."""
     result = subprocess.run(
         command,
-        cwd=REPO_ROOT,
+        cwd=cwd,
         env=env,
         stdout=None if verbose else subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -483,8 +490,14 @@ def deploy_local(
     seed: bool = True,
     verbose: bool = False,
     quiet: bool = False,
+    app_dir: Path = REPO_ROOT,
+    app: str | None = None,
 ) -> Summary:
-    """The one-command local deploy; idempotent. Returns what was deployed."""
+    """The one-command local deploy; idempotent. Returns what was deployed.
+
+    `app_dir` (with its `cdk.json`) and `app` (a `--app` command) let tests deploy a
+    modified copy of the app through exactly this path.
+    """
     from stacks.config import stage_config
 
     started_at = time.monotonic()
@@ -502,6 +515,10 @@ def deploy_local(
         )
     progress.note(("started " if started else "using ") + endpoint.describe())
     env = local_environment(port, config.region)
+    # Our own cloud assembly directory: `cdk.out/` may be in use by a synth or the tests.
+    app_args = ["-c", "stage=local", "--output", str(state_dir / f"cdk.out-{port}")]
+    if app is not None:
+        app_args += ["--app", app]
 
     progress.step("cdklocal bootstrap")
     if _bootstrapped(port, config.region):
@@ -509,9 +526,10 @@ def deploy_local(
     else:
         _run(
             "cdklocal bootstrap",
-            [str(CDKLOCAL), "bootstrap", "-c", "stage=local"],
+            [str(CDKLOCAL), "bootstrap", *app_args],
             env,
             verbose=verbose,
+            cwd=app_dir,
         )
 
     progress.step(f"cdklocal deploy --all ({config.stack_prefix}-data, -functions)")
@@ -525,8 +543,7 @@ def deploy_local(
             "--all",
             "--require-approval",
             "never",
-            "-c",
-            "stage=local",
+            *app_args,
             "--outputs-file",
             str(outputs_file),
             "--progress",
@@ -534,6 +551,7 @@ def deploy_local(
         ],
         env,
         verbose=verbose,
+        cwd=app_dir,
     )
     progress.note(f"stack outputs in {outputs_file}")
 
@@ -573,7 +591,16 @@ def destroy_local(port: int = DEFAULT_PORT, *, verbose: bool = False) -> str:
         return f"nothing to destroy: no local cloud on port {port}"
     _run(
         "cdklocal destroy",
-        [str(CDKLOCAL), "destroy", "--all", "--force", "-c", "stage=local"],
+        [
+            str(CDKLOCAL),
+            "destroy",
+            "--all",
+            "--force",
+            "-c",
+            "stage=local",
+            "--output",
+            str(DEFAULT_STATE_DIR / f"cdk.out-{port}"),
+        ],
         local_environment(port, config.region),
         verbose=verbose,
     )

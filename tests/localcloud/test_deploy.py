@@ -1,0 +1,259 @@
+"""`make deploy` end to end: the real CDK CLI deploys the synthesized local stage to a local
+cloud on a free port; then a changed copy of the app (new GSI, new code, new environment
+variable) is deployed over it, and the original again."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts import local_cloud
+from stacks.config import stage_config
+from tests.localcloud.conftest import client, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CONFIG = stage_config("local")
+PROBE_INDEX = "deploy-probe-index"
+
+# A wrapper app over a *copy* of the repo's app: the same stacks, plus a GSI on Tasks and an
+# environment variable on user-manager. Only public entry points of `stacks` are used.
+WRAPPER_APP = textwrap.dedent(
+    f"""
+    import dataclasses
+
+    import aws_cdk as cdk
+    from aws_cdk import aws_lambda as lambda_
+
+    from stacks.backend import build_backend
+    from stacks.config import AttributeType, IndexSpec, stage_config
+
+    config = stage_config("local")
+    tables = []
+    for spec in config.tables:
+        if spec.key == "tasks":
+            spec = dataclasses.replace(
+                spec,
+                attributes=(*spec.attributes, ("owner", AttributeType.STRING)),
+                global_indexes=(
+                    *spec.global_indexes,
+                    IndexSpec("{PROBE_INDEX}", "owner", capacity=spec.capacity),
+                ),
+            )
+        tables.append(spec)
+    config = dataclasses.replace(config, tables=tuple(tables))
+    app = cdk.App()
+    build_backend(app, config, nag=False)
+    for node in app.node.find_all():
+        if isinstance(node, lambda_.Function) and "UserManager" in node.node.path:
+            node.add_environment("DEPLOY_PROBE", "v2")
+    app.synth()
+    """
+)
+
+# Appended to the copy's user-manager handler: every response says which code answered.
+HANDLER_PATCH = textwrap.dedent(
+    """
+
+    _deployed_handler = lambda_handler
+
+
+    def lambda_handler(event, context):
+        response = _deployed_handler(event, context)
+        response["deployedCode"] = "v2"
+        response["deployProbe"] = os.environ.get("DEPLOY_PROBE")
+        return response
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path]]:
+    """A fresh local cloud with the local stage deployed and seeded by `deploy_local`."""
+    port = free_port()
+    state_dir = tmp_path_factory.mktemp("deploy-cloud")
+    try:
+        summary = local_cloud.deploy_local(port, state_dir, quiet=True)
+        assert summary.cloud == local_cloud.LOCALCLOUD
+        yield port, state_dir
+    finally:
+        local_cloud.stop(port, state_dir)
+
+
+def _invoke(endpoint: str, name: str, event: dict[str, Any]) -> dict[str, Any]:
+    response = client("lambda", endpoint).invoke(FunctionName=name, Payload=json.dumps(event))
+    assert "FunctionError" not in response, response["Payload"].read()
+    result: dict[str, Any] = json.loads(response["Payload"].read())
+    return result
+
+
+def _index_names(table: dict[str, Any], kind: str) -> set[str]:
+    return {index["IndexName"] for index in table.get(kind, [])}
+
+
+def test_tables_indexes_stream_and_ttl_exist_as_declared(deployed: tuple[int, Path]) -> None:
+    endpoint = local_cloud.endpoint_url(deployed[0])
+    dynamodb = client("dynamodb", endpoint)
+    for spec in CONFIG.tables:
+        table = dynamodb.describe_table(TableName=spec.table_name)["Table"]
+        keys = {k["KeyType"]: k["AttributeName"] for k in table["KeySchema"]}
+        assert keys.get("HASH") == spec.partition_key
+        assert keys.get("RANGE") == spec.sort_key
+        assert _index_names(table, "GlobalSecondaryIndexes") == {
+            i.name for i in spec.global_indexes
+        }
+        assert _index_names(table, "LocalSecondaryIndexes") == {i.name for i in spec.local_indexes}
+        stream = table.get("StreamSpecification", {})
+        if spec.stream is None:
+            assert not stream.get("StreamEnabled")
+        else:
+            assert stream == {"StreamEnabled": True, "StreamViewType": spec.stream.value}
+        if spec.ttl_attribute:
+            ttl = dynamodb.describe_time_to_live(TableName=spec.table_name)
+            assert ttl["TimeToLiveDescription"] == {
+                "TimeToLiveStatus": "ENABLED",
+                "AttributeName": spec.ttl_attribute,
+            }
+        assert table["ItemCount"] > 0  # seeded
+
+
+def test_user_manager_runs_the_real_handler(deployed: tuple[int, Path]) -> None:
+    endpoint = local_cloud.endpoint_url(deployed[0])
+    name = CONFIG.functions.user_manager
+    created = _invoke(
+        endpoint,
+        name,
+        {
+            "action": "CREATE",
+            "data": {"userId": "deploy-test-1", "email": "deploy@example.com", "name": "Dee"},
+        },
+    )
+    assert created["statusCode"] == 201
+    read = _invoke(endpoint, name, {"action": "READ", "userId": "deploy-test-1"})
+    assert read["statusCode"] == 200
+    assert json.loads(read["body"])["email"] == "deploy@example.com"
+    stored = client("dynamodb", endpoint).get_item(
+        TableName=CONFIG.table("users").table_name, Key={"userId": {"S": "deploy-test-1"}}
+    )
+    assert stored["Item"]["name"] == {"S": "Dee"}
+
+
+def test_a_new_message_reaches_the_stream_function(deployed: tuple[int, Path]) -> None:
+    endpoint = local_cloud.endpoint_url(deployed[0])
+    dynamodb = client("dynamodb", endpoint)
+    table = CONFIG.table("messages").table_name
+    group = "deploy-test-group"
+    for user in ("alice", "bob"):
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "pk": {"S": f"GRP#{user}"},
+                "sk": {"S": "2020-01-01T00:00:00+00:00"},
+                "message_group_uuid": {"S": group},
+                "message": {"S": "old"},
+            },
+        )
+    sent_at = "2030-06-01T12:00:00+00:00"
+    dynamodb.put_item(
+        TableName=table,
+        Item={
+            "pk": {"S": f"MSG#{group}"},
+            "sk": {"S": sent_at},
+            "message": {"S": "hello from the stream test"},
+        },
+    )
+    deadline = time.monotonic() + 15
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        rows = dynamodb.query(
+            TableName=table,
+            IndexName="message-group-sk-index",
+            KeyConditionExpression="message_group_uuid = :g",
+            ExpressionAttributeValues={":g": {"S": group}},
+        )["Items"]
+        if rows and all(row["sk"]["S"] == sent_at for row in rows):
+            break
+        time.sleep(0.2)
+    assert sorted(row["pk"]["S"] for row in rows) == ["GRP#alice", "GRP#bob"]
+    assert {row["sk"]["S"] for row in rows} == {sent_at}
+    assert {row["message"]["S"] for row in rows} == {"hello from the stream test"}
+
+
+def _copy_app(target: Path) -> Path:
+    root = local_cloud.REPO_ROOT
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".pytest_cache")
+    for name in ("stacks", "lambda_src"):
+        shutil.copytree(root / name, target / name, ignore=ignore)
+    shutil.copy(root / "cdk.json", target / "cdk.json")
+    (target / "wrapper_app.py").write_text(WRAPPER_APP)
+    handler = target / "lambda_src" / "user_manager" / "handler.py"
+    handler.write_text(handler.read_text() + HANDLER_PATCH)
+    return target
+
+
+def test_redeploy_updates_a_table_the_code_and_the_environment(
+    deployed: tuple[int, Path], tmp_path: Path
+) -> None:
+    port, state_dir = deployed
+    endpoint = local_cloud.endpoint_url(port)
+    dynamodb = client("dynamodb", endpoint)
+    lambda_client = client("lambda", endpoint)
+    tasks = CONFIG.table("tasks").table_name
+    user_manager = CONFIG.functions.user_manager
+    counts_before = {
+        spec.table_name: dynamodb.describe_table(TableName=spec.table_name)["Table"]["ItemCount"]
+        for spec in CONFIG.tables
+    }
+
+    app_dir = _copy_app(tmp_path / "app")
+    local_cloud.deploy_local(
+        port,
+        state_dir,
+        seed=False,
+        quiet=True,
+        app_dir=app_dir,
+        app=f"{sys.executable} wrapper_app.py",
+    )
+    table = dynamodb.describe_table(TableName=tasks)["Table"]
+    assert PROBE_INDEX in _index_names(table, "GlobalSecondaryIndexes")
+    environment = lambda_client.get_function_configuration(FunctionName=user_manager)[
+        "Environment"
+    ]["Variables"]
+    assert environment["DEPLOY_PROBE"] == "v2"
+    listed = _invoke(endpoint, user_manager, {"action": "LIST"})
+    assert listed["deployedCode"] == "v2"
+    assert listed["deployProbe"] == "v2"
+
+    # `make deploy` again from the repo: back to the declared stage, and idempotent.
+    summary = local_cloud.deploy_local(port, state_dir, quiet=True)
+    table = dynamodb.describe_table(TableName=tasks)["Table"]
+    assert PROBE_INDEX not in _index_names(table, "GlobalSecondaryIndexes")
+    environment = lambda_client.get_function_configuration(FunctionName=user_manager)[
+        "Environment"
+    ]["Variables"]
+    assert "DEPLOY_PROBE" not in environment
+    listed = _invoke(endpoint, user_manager, {"action": "LIST"})
+    assert "deployedCode" not in listed
+    # Re-seeding writes the same keys: no table grew.
+    assert summary.tables == counts_before
+
+
+def test_make_deploy_refuses_prod_without_confirmation() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.local_cloud", "deploy", "--stage", "prod"],
+        cwd=local_cloud.REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "refusing to deploy prod without an explicit confirmation" in result.stderr
