@@ -29,3 +29,15 @@ ifeq ($(STAGE),prod)
 else
 	@$(PY) -m scripts.local_cloud destroy --stage $(STAGE) --port $(LOCAL_CLOUD_PORT)
 endif
+
+BENCH_TARGETS += bench-deploy bench-stream bench-invoke
+.PHONY: bench-deploy bench-stream bench-invoke
+
+bench-deploy: $(PY_STAMP) $(NODE_STAMP)
+	$(PY) -m bench.deploy
+
+bench-stream: $(PY_STAMP)
+	$(PY) -m bench.stream_lag
+
+bench-invoke: $(PY_STAMP)
+	$(PY) -m bench.invoke

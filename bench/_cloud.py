@@ -1,0 +1,88 @@
+"""Shared helpers of the local cloud benchmarks: a cloud on a free port, clients, percentiles."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import statistics
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from scripts import local_cloud
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    """A port nobody listens on (never 4566: a user's cloud may hold it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@contextmanager
+def local_cloud_on_free_port() -> Iterator[str]:
+    """Start our local cloud on a free port in a temporary state dir; stop it afterwards."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-cloud-") as state:
+        endpoint, _ = local_cloud.start(port, Path(state))
+        try:
+            yield endpoint.url
+        finally:
+            local_cloud.stop(port, Path(state))
+
+
+def client(service: str, endpoint: str) -> Any:
+    """A boto3 client with fake credentials for the local cloud."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def create_function(endpoint: str, name: str, code: str, env: dict[str, str]) -> None:
+    """A Python function whose `app.py` is `code`."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", code)
+    role = client("iam", endpoint).create_role(
+        RoleName=f"bench-{name}", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    client("lambda", endpoint).create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": buffer.getvalue()},
+        Timeout=10,
+        Environment={"Variables": env},
+    )
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """The `pct` percentile (inclusive method), rounded to 0.01."""
+    return round(statistics.quantiles(values, n=100, method="inclusive")[int(pct) - 1], 2)
+
+
+def write_result(name: str, result: dict[str, Any]) -> Path:
+    """Write `bench/results/<name>.json` and echo it."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+    return path
