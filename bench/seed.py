@@ -7,8 +7,13 @@ DynamoDB Local. Then the table is scanned to the end, sequentially and in parall
 
 - loop:   one `put_item` per item, one thread (the tutorials' `bin/ddb/seed`).
 - seeder: `scripts.seed.seed_table`, validation included, default concurrency.
-- floor:  pre-built `BatchWriteItem` requests sent by the same number of threads as fast as
-          possible, no validation (only `UnprocessedItems` re-sent, for a correct count).
+- floor:  pre-built `BatchWriteItem` requests sent by 4 threads as fast as possible, no
+          validation at all (botocore's off too; only `UnprocessedItems` re-sent).
+
+Each engine is warmed up first (DynamoDB Local's JIT otherwise favours whichever runs
+last); the seeder and the floor then alternate for `--rounds` rounds and their medians are
+reported, with every round's figure. The loop runs once over all the items. The machine is
+shared, so the load average at the start and end is recorded beside the figures.
 
 Targets (issue 6): seeder >= 10x loop; floor <= 1.25x seeder. Results: bench/results/seed.json.
 """
@@ -19,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -42,6 +48,7 @@ from tests.support.dynamodb_local import DynamoDBLocal, free_port
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "seed.json"
 TABLE = "bench-messages"
+FLOOR_THREADS = 4
 SEEDER_MIN_SPEEDUP = 10.0
 FLOOR_MAX_RATIO = 1.25
 
@@ -134,7 +141,7 @@ def run_seeder(target: Target, items: Sequence[WireItem]) -> None:
 
 def run_floor(target: Target, items: Sequence[WireItem]) -> None:
     """Pre-built BatchWriteItem requests, a few threads, nothing else."""
-    client = target.client(max_pool=DEFAULT_CONCURRENCY * 2)
+    client = target.client(max_pool=FLOOR_THREADS * 2, validate_params=False)
     requests = [
         {TABLE: [{"PutRequest": {"Item": item}} for item in chunk]}
         for chunk in batches(items, BATCH_SIZE)
@@ -144,7 +151,7 @@ def run_floor(target: Target, items: Sequence[WireItem]) -> None:
         while request:
             request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
-    with ThreadPoolExecutor(DEFAULT_CONCURRENCY) as pool:
+    with ThreadPoolExecutor(FLOOR_THREADS) as pool:
         list(pool.map(send, requests))
 
 
@@ -173,25 +180,42 @@ def timed_scan(target: Target, segments: int) -> float:
     return seen / elapsed
 
 
-def measure(endpoint: str, items: Sequence[WireItem], segments: int) -> dict[str, Any]:
+def measure(endpoint: str, items: Sequence[WireItem], segments: int, rounds: int) -> dict[str, Any]:
     """The three writes and the two scans against one engine."""
     target = resolve_target("local", endpoint)
+    # Warm-up: both write paths and the scan, on a slice, not recorded.
+    warm = items[: min(len(items), 2000)]
+    timed_write(target, warm, run_floor)
+    timed_write(target, warm[:200], run_loop)
+    timed_scan(target, 1)
     loop = timed_write(target, items, run_loop)
-    seeder = timed_write(target, items, run_seeder)
-    floor = timed_write(target, items, run_floor)
-    scan = timed_scan(target, 1)
-    parallel = timed_scan(target, segments)
+    seeder_runs: list[float] = []
+    floor_runs: list[float] = []
+    for round_number in range(rounds):
+        order = [(run_seeder, seeder_runs), (run_floor, floor_runs)]
+        for way, runs in order if round_number % 2 == 0 else reversed(order):
+            runs.append(timed_write(target, items, way))
+    scan_runs = [timed_scan(target, 1) for _ in range(rounds)]
+    parallel_runs = [timed_scan(target, segments) for _ in range(rounds)]
+    seeder = statistics.median(seeder_runs)
+    floor = statistics.median(floor_runs)
     return {
         "items": len(items),
         "loop_items_per_s": round(loop, 1),
         "seeder_items_per_s": round(seeder, 1),
         "floor_items_per_s": round(floor, 1),
-        "scan_items_per_s": round(scan, 1),
-        "parallel_scan_items_per_s": round(parallel, 1),
+        "scan_items_per_s": round(statistics.median(scan_runs), 1),
+        "parallel_scan_items_per_s": round(statistics.median(parallel_runs), 1),
         "parallel_scan_segments": segments,
         "seeder_vs_loop": round(seeder / loop, 2),
         "floor_vs_seeder": round(floor / seeder, 3),
         "targets_met": seeder / loop >= SEEDER_MIN_SPEEDUP and floor / seeder <= FLOOR_MAX_RATIO,
+        "rounds": {
+            "seeder_items_per_s": [round(r, 1) for r in seeder_runs],
+            "floor_items_per_s": [round(r, 1) for r in floor_runs],
+            "scan_items_per_s": [round(r, 1) for r in scan_runs],
+            "parallel_scan_items_per_s": [round(r, 1) for r in parallel_runs],
+        },
     }
 
 
@@ -200,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--segments", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--engines", default="moto,dynamodb_local", help="comma-separated: moto, dynamodb_local"
     )
@@ -208,20 +233,23 @@ def main(argv: list[str] | None = None) -> int:
     engines = [name.strip() for name in args.engines.split(",") if name.strip()]
     items = message_items(args.items)
     results: dict[str, Any] = {}
+    load_before = os.getloadavg()
     if "moto" in engines:
         with moto_server() as endpoint:
-            results.update(measure(endpoint, items, args.segments))
+            results.update(measure(endpoint, items, args.segments, args.rounds))
         print(json.dumps(results), flush=True)
     if "dynamodb_local" in engines:
         with DynamoDBLocal() as engine:
-            results["dynamodb_local"] = measure(engine.endpoint, items, args.segments)
+            results["dynamodb_local"] = measure(engine.endpoint, items, args.segments, args.rounds)
         print(json.dumps(results["dynamodb_local"]), flush=True)
     results["run"] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "engine_on_top_level": "moto server (the local cloud's engine)"
         if "moto" in engines
         else None,
-        "concurrency": DEFAULT_CONCURRENCY,
+        "seeder_concurrency": DEFAULT_CONCURRENCY,
+        "floor_threads": FLOOR_THREADS,
+        "load_average_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "targets": {

@@ -282,7 +282,8 @@ def seed_command(
         if not tables or len(tables) != 1:
             raise UsageError("--from needs exactly one TABLE to write to")
     keys = tables or list(SAMPLE_TABLES)
-    client = target.client(max_pool=max(10, concurrency * 2))
+    # Items are validated before the first write, so botocore need not validate them again.
+    client = target.client(max_pool=max(10, concurrency * 2), validate_params=False)
     plan: list[tuple[TableInfo, list[WireItem]]] = []
     # Validate everything (every table, every line) before the first write.
     if from_file is not None:

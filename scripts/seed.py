@@ -265,7 +265,8 @@ def seed_table(
     """Validate `items` against `table` (unless already done), then write them all."""
     if not validated:
         validate_items(items, table)
-    client = client or target.client(max_pool=max(10, concurrency * 2))
+    # Every item is validated above, so botocore's own per-request validation is skipped.
+    client = client or target.client(max_pool=max(10, concurrency * 2), validate_params=False)
     started = time.perf_counter()
     with translated_errors(target, table.name):
         try:

@@ -70,15 +70,28 @@ class Target:
         """A short description of the endpoint for messages."""
         return self.endpoint or f"AWS {self.region}"
 
-    def client(self, *, max_pool: int = 10, read_timeout: float = 30.0) -> Any:
-        """A low-level DynamoDB client for this target."""
-        return self._client("dynamodb", max_pool=max_pool, read_timeout=read_timeout)
+    def client(
+        self, *, max_pool: int = 10, read_timeout: float = 30.0, validate_params: bool = True
+    ) -> Any:
+        """A low-level DynamoDB client for this target.
+
+        `validate_params=False` skips botocore's client-side request validation, for callers
+        that have validated every item themselves (the seeder): it is CPU per request.
+        """
+        return self._client(
+            "dynamodb",
+            max_pool=max_pool,
+            read_timeout=read_timeout,
+            validate_params=validate_params,
+        )
 
     def sts_client(self) -> Any:
         """An STS client (prod only: names the account before a destructive action)."""
         return self._client("sts", max_pool=1, read_timeout=10.0)
 
-    def _client(self, service: str, *, max_pool: int, read_timeout: float) -> Any:
+    def _client(
+        self, service: str, *, max_pool: int, read_timeout: float, validate_params: bool = True
+    ) -> Any:
         local = self.endpoint is not None
         config = Config(
             region_name=self.region,
@@ -88,6 +101,7 @@ class Target:
             # Locally a dead endpoint should fail fast; AWS gets the SDK's standard retries.
             retries={"mode": "standard", "max_attempts": 2 if local else 5},
             ignore_configured_endpoint_urls=not local,
+            parameter_validation=validate_params,
         )
         kwargs: dict[str, Any] = {"config": config}
         if local:
