@@ -29,7 +29,7 @@ BENCH_TARGETS := bench-synth
 help: ## List the targets.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(PY_STAMP): requirements.txt requirements-dev.txt requirements-data.txt requirements-localcloud.txt lambda_src/requirements.txt
+$(PY_STAMP): requirements.txt requirements-dev.txt requirements-data.txt requirements-localcloud.txt requirements-functions-dev.txt lambda_src/requirements.txt
 	@echo "==> python: venv and pinned dependencies"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip

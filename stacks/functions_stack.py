@@ -20,7 +20,9 @@ from stacks.constructs.queues import failure_queue
 from stacks.data_stack import log_retention, pascal_case
 from stacks.nag import acknowledge, acknowledge_table_key_actions
 
-# Exactly what each handler calls, and nothing more (seed 003's policy for user-manager).
+# Exactly what each handler calls (lambda_src/README.md), and nothing more. user-manager:
+# seed 003's six actions plus the batch actions of its BATCH_CREATE / BATCH_GET; its
+# TransactWriteItems calls are authorized as their Put/Update/Delete parts.
 USER_MANAGER_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -28,9 +30,12 @@ USER_MANAGER_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:Query",
     "dynamodb:Scan",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
 )
-# The stream processor moves a group row's `sk` (a key) with a Delete + Put transaction.
-MESSAGE_STREAM_TABLE_ACTIONS = ("dynamodb:PutItem", "dynamodb:DeleteItem")
+# The stream processor re-reads a group row (Query on the table), finds a group's rows
+# (Query on the GSI) and moves a row's `sk`, a key, with a Delete + Put transaction.
+MESSAGE_STREAM_TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem")
 MESSAGE_STREAM_INDEX_ACTIONS = ("dynamodb:Query",)
 TASKS_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan")
 TASKS_DAX_ACTIONS = ("dax:GetItem", "dax:PutItem", "dax:Scan")

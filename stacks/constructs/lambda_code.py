@@ -41,7 +41,7 @@ class PipLocalBundling:
         self.source = source
         self.requirements = requirements
 
-    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, _options: Any = None) -> bool:
         """Write the bundle into `output_dir`; raise with pip's message if it fails."""
         shutil.copytree(
             self.source, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*EXCLUDED)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from aws_cdk.assertions import Match
 
@@ -58,7 +60,7 @@ def test_each_function_logs_to_its_own_log_group_with_retention(stage: Synthesiz
         assert log_group.startswith("${") and "LogGroup" in log_group
 
 
-def test_user_manager_role_is_seed_003s_policy(stage: SynthesizedStage) -> None:
+def test_user_manager_role_is_seed_003s_policy_plus_batches(stage: SynthesizedStage) -> None:
     users = stage.config.table("users").table_name
     role_id, _ = function_role(stage.functions, stage.config.functions.user_manager)
     dynamodb = grants(role_statements(stage.functions, role_id), "dynamodb")
@@ -71,6 +73,9 @@ def test_user_manager_role_is_seed_003s_policy(stage: SynthesizedStage) -> None:
             "dynamodb:DeleteItem",
             "dynamodb:Query",
             "dynamodb:Scan",
+            # BATCH_CREATE / BATCH_GET (the tutorial's challenge 2)
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchWriteItem",
         ),
         expected_resources,
     )
@@ -93,7 +98,10 @@ def test_message_stream_role_allows_only_what_it_calls(stage: SynthesizedStage) 
     assert dynamodb == {
         "dynamodb:PutItem": {f"{TABLE_ARN}{messages}"},
         "dynamodb:DeleteItem": {f"{TABLE_ARN}{messages}"},
-        "dynamodb:Query": {f"{TABLE_ARN}{messages}/index/{MESSAGE_GROUP_INDEX}"},
+        "dynamodb:Query": {
+            f"{TABLE_ARN}{messages}",
+            f"{TABLE_ARN}{messages}/index/{MESSAGE_GROUP_INDEX}",
+        },
         "dynamodb:DescribeStream": stream,
         "dynamodb:GetRecords": stream,
         "dynamodb:GetShardIterator": stream,
@@ -175,3 +183,29 @@ def test_prod_tasks_reads_through_dax_inside_its_vpc(prod: SynthesizedStage) -> 
 def test_only_tasks_runs_in_a_vpc(prod: SynthesizedStage, which: str) -> None:
     _, properties = function_by_name(prod.functions, getattr(prod.config.functions, which))
     assert "VpcConfig" not in properties
+
+
+def code_asset_dir(stage: SynthesizedStage) -> Path:
+    """The staged code asset all three functions share."""
+    keys = {
+        resource["Properties"]["Code"]["S3Key"]
+        for resource in stage.functions.find_resources("AWS::Lambda::Function").values()
+    }
+    (key,) = keys
+    return stage.assembly_dir / f"asset.{key.removesuffix('.zip')}"
+
+
+def test_prod_asset_ships_the_pinned_dax_client(prod: SynthesizedStage) -> None:
+    asset = code_asset_dir(prod)
+    assert (asset / "tasks" / "handler.py").exists()
+    assert (asset / "amazondax" / "__init__.py").exists()  # tasks imports it when DAX is on
+    assert list(asset.glob("amazon_dax_client-2.1.0.dist-info"))
+    assert not list(asset.glob("botocore*"))  # the Lambda runtime provides it
+    assert not (asset / "requirements.txt").exists()
+
+
+def test_local_asset_is_the_sources_only(local: SynthesizedStage) -> None:
+    asset = code_asset_dir(local)
+    assert (asset / "user_manager" / "handler.py").exists()
+    assert not (asset / "amazondax").exists()
+    assert not list(asset.rglob("__pycache__"))
