@@ -41,8 +41,11 @@ class PipLocalBundling:
         self.source = source
         self.requirements = requirements
 
-    def try_bundle(self, output_dir: str, _options: Any = None) -> bool:
-        """Write the bundle into `output_dir`; raise with pip's message if it fails."""
+    def try_bundle(self, output_dir: str, *_options: Any, **_keywords: Any) -> bool:
+        """Write the bundle into `output_dir`; raise with pip's message if it fails.
+
+        The options are not needed; jsii hands them over positionally, as one struct.
+        """
         shutil.copytree(
             self.source, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*EXCLUDED)
         )
