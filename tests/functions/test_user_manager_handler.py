@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
-from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from user_manager.handler import handle
 from user_manager.repository import UserRepository
@@ -494,14 +494,19 @@ def test_batch_validation_is_400(
     assert scan_all(moto_client, table) == []
 
 
-def test_batch_write_retries_unprocessed_items(table: str) -> None:
-    """`BatchWriteItem` may leave items unprocessed; exactly those are sent again."""
-    import boto3
-
+def _stubbed_service(table: str) -> tuple[Any, UserService]:
+    """A service over a client with no endpoint behind it, for `Stubber`."""
     client = boto3.client(
         "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
     repository = UserRepository(client, table=table, email_index=EMAIL_INDEX, sleep=no_sleep)
+    return client, UserService(repository)
+
+
+def test_batch_write_retries_unprocessed_items(table: str) -> None:
+    """`BatchWriteItem` may leave items unprocessed; exactly those are sent again."""
+    client, service = _stubbed_service(table)
+    repository = service.repository
     users = [{"userId": "b1", "email": "b1@x.io", "name": "B"}]
     lock_key = {"userId": {"S": "EMAIL#b1@x.io"}}
     with Stubber(client) as stub:
@@ -518,13 +523,7 @@ def test_batch_write_retries_unprocessed_items(table: str) -> None:
 
 
 def test_batch_get_gives_503_when_keys_stay_unprocessed(table: str) -> None:
-    import boto3
-
-    client = boto3.client(
-        "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    repository = UserRepository(client, table=table, email_index=EMAIL_INDEX, sleep=no_sleep)
-    service = UserService(repository)
+    client, service = _stubbed_service(table)
     keys = {table: {"Keys": [{"userId": {"S": "a"}}], "ConsistentRead": True}}
     with Stubber(client) as stub:
         for _ in range(8):
@@ -564,14 +563,7 @@ def test_unknown_top_level_field_is_400(service: UserService) -> None:
 def test_dynamodb_failures_become_5xx_without_details(
     table: str, code: str, status: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import boto3
-
-    client = boto3.client(
-        "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    service = UserService(
-        UserRepository(client, table=table, email_index=EMAIL_INDEX, sleep=no_sleep)
-    )
+    client, service = _stubbed_service(table)
     with Stubber(client) as stub:
         stub.add_client_error("get_item", service_error_code=code, service_message="secret detail")
         response = handle({"action": "READ", "userId": "u1"}, service)
@@ -580,16 +572,6 @@ def test_dynamodb_failures_become_5xx_without_details(
     assert set(payload) == {"error"}
     assert "secret detail" not in response["body"] and "Traceback" not in response["body"]
     assert "secret detail" in caplog.text  # the operator still sees it in the log
-
-
-def _stubbed_service(table: str) -> tuple[Any, UserService]:
-    import boto3
-
-    client = boto3.client(
-        "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    repository = UserRepository(client, table=table, email_index=EMAIL_INDEX, sleep=no_sleep)
-    return client, UserService(repository)
 
 
 def _cancelled(stub: Stubber, *codes: str) -> None:
@@ -643,15 +625,3 @@ def test_a_conflict_that_resolves_on_retry_succeeds(table: str) -> None:
         status, _ = call(service, {"action": "CREATE", "data": ALICE})
         stub.assert_no_pending_responses()
     assert status == 201
-
-
-def test_client_error_type_is_what_the_stubber_raises(table: str) -> None:
-    """Guard for the tests above: the Stubber raises botocore's `ClientError`."""
-    import boto3
-
-    client = boto3.client(
-        "dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-    )
-    with Stubber(client) as stub, pytest.raises(ClientError):
-        stub.add_client_error("get_item", service_error_code="X")
-        client.get_item(TableName=table, Key={"userId": {"S": "a"}})
