@@ -175,3 +175,34 @@ def test_the_asset_imports_on_its_own() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_tutorials_invoke_session(deployed: Any) -> None:
+    """Seed 003's `aws lambda invoke` payloads, in order, through the entry point."""
+
+    def invoke(payload: dict[str, Any]) -> tuple[int, Any]:
+        response = user_manager_handler.lambda_handler(payload, None)
+        return response["statusCode"], body(response)
+
+    status, created = invoke({"action": "CREATE", "data": {"userId": "user-101",
+                              "email": "test@example.com", "name": "Test User", "age": 25,
+                              "role": "tester"}})  # fmt: skip
+    assert (status, created["message"]) == (201, "User created")
+    status, user = invoke({"action": "READ", "userId": "user-101"})
+    assert status == 200
+    assert {k: user[k] for k in ("userId", "email", "name", "age", "role")} == {
+        "userId": "user-101", "email": "test@example.com", "name": "Test User", "age": 25,
+        "role": "tester",
+    }  # fmt: skip
+    status, updated = invoke({"action": "UPDATE", "userId": "user-101",
+                              "updates": {"age": 26, "role": "senior-tester"}})  # fmt: skip
+    assert (status, updated["user"]["age"], updated["user"]["role"]) == (200, 26, "senior-tester")
+    status, found = invoke({"action": "FIND_BY_EMAIL", "email": "test@example.com"})
+    assert (status, found["userId"], found["age"]) == (200, "user-101", 26)
+    status, listed = invoke({"action": "LIST"})
+    assert (status, listed["count"], listed["users"][0]["userId"]) == (200, 1, "user-101")
+    assert invoke({"action": "DELETE", "userId": "user-101"}) == (
+        200,
+        {"message": "User deleted", "userId": "user-101"},
+    )
+    assert invoke({"action": "READ", "userId": "user-101"})[0] == 404
