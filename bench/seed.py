@@ -99,7 +99,11 @@ def moto_server() -> Iterator[str]:
         yield endpoint
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()  # werkzeug can linger on open keep-alive connections
+            process.wait(timeout=10)
 
 
 def fresh_table(target: Target) -> None:

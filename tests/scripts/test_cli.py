@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from scripts.cli import main
+from stacks.config import StageConfig
 from tests.support.dynamodb_local import REPO_ROOT, free_port
 
 
@@ -81,3 +83,14 @@ def test_bad_option_values_are_usage_errors(
     out = tmp_path / "x.jsonl"
     assert main(["--endpoint", "http://127.0.0.1:9", "scan", "t", "--json", "--out", str(out)]) == 2
     assert "choose one of --json and --out" in capsys.readouterr().err
+
+
+def test_aws_endpoint_url_points_the_tools_at_another_engine(
+    stage_tables: StageConfig,
+    ddb_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", ddb_endpoint)
+    assert main(["list-tables", "--json"]) == 0
+    assert sorted(json.loads(capsys.readouterr().out)) == ["Tasks", "Users", "cruddur-messages"]

@@ -6,6 +6,7 @@ Runs against moto and DynamoDB Local (the `ddb_endpoint` fixture).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,16 @@ def test_endpoint_dying_mid_seed_reports_progress_and_a_rerun_completes(tmp_path
         assert count_items(target, "tasks") == 1500
     finally:
         restarted.stop()
+
+
+def test_a_terminal_gets_a_progress_bar_with_items_per_second(
+    stage_tables: StageConfig,
+    ddb_endpoint: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: treat stdout as a terminal
+    assert main(["--endpoint", ddb_endpoint, "seed", "tasks", "--count", "120"]) == 0
+    out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", capsys.readouterr().out)
+    assert re.search(r"Tasks .*120/120 +[\d,]+ items/s", out)
+    assert "seeded 120 items into Tasks" in out
