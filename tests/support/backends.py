@@ -23,7 +23,7 @@ only when a test asks for them. Use them like this::
 - `create_stage_tables(endpoint, ...)`, `drop_all_tables(endpoint)`, `dynamodb_client(...)`,
   `dynamodb_resource(...)`: the same, as plain functions (for threads, subprocesses, benches).
 
-A clients opened for a many-thread test (the 50-thread concurrency test) should be given a
+A client shared by a many-thread test (the 50-thread concurrency test) should be given a
 `max_pool_connections` at least the thread count: `dynamodb_client(url, max_pool=64)`.
 Tests that use `ddb_endpoint` are marked `integration` automatically.
 If DynamoDB Local cannot be installed or started, its tests **error** with the reason.

