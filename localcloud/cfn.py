@@ -22,6 +22,8 @@ upgrade that fixes the bug fails that test and the override can be deleted):
   new GSI never appeared and the table resource became `None` (every `Fn::GetAtt` on it then
   failed). `parse_and_update_resource` keeps, with a warning, any other resource moto cannot
   update instead of losing it.
+* `Stack.delete`: describing a deleted stack re-resolved its Outputs and so re-created the
+  resources they reference (`cdk destroy` left `cruddur-messages` behind).
 """
 
 from __future__ import annotations
@@ -265,6 +267,18 @@ def parse_and_update_resource(
     return updated
 
 
+def stack_delete(self: Any) -> None:
+    """moto's, then forget the outputs: a deleted stack's resources must stay deleted.
+
+    moto resolves Outputs lazily; describing a deleted stack (CDK polls it by id until
+    DELETE_COMPLETE) resolved `Fn::GetAtt` again and *re-created* the deleted table.
+    """
+    _STACK_DELETE.original(self)
+    self.output_map = cfn_parsing.OutputMap(self.resource_map, {}, self.stack_id)
+
+
+_STACK_DELETE = Patch("cfn.stack_delete.no_resurrection", cfn_models.Stack, "delete", stack_delete)
+
 _PARSE_AND_UPDATE = Patch(
     "cfn.update_resource.keep_unsupported",
     cfn_parsing,
@@ -316,6 +330,7 @@ PATCHES = PatchSet(
         _CREATE_CHANGE_SET,
         _EXECUTE_CHANGE_SET,
         _PARSE_AND_UPDATE,
+        _STACK_DELETE,
         Patch(
             "cfn.dynamodb_table.update",
             DynamoTable,

@@ -581,7 +581,9 @@ def deploy_local(
     return summarize(port, "local", endpoint, started_at)
 
 
-def destroy_local(port: int = DEFAULT_PORT, *, verbose: bool = False) -> str:
+def destroy_local(
+    port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR, *, verbose: bool = False
+) -> str:
     """`cdklocal destroy --all` on the local cloud; the cloud itself keeps running."""
     from stacks.config import stage_config
 
@@ -599,7 +601,7 @@ def destroy_local(port: int = DEFAULT_PORT, *, verbose: bool = False) -> str:
             "-c",
             "stage=local",
             "--output",
-            str(DEFAULT_STATE_DIR / f"cdk.out-{port}"),
+            str(state_dir / f"cdk.out-{port}"),
         ],
         local_environment(port, config.region),
         verbose=verbose,
@@ -699,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
                 _print_summary(summary, args.port)
             return 0
         if args.command == "destroy":
-            print(f"==> {destroy_local(args.port, verbose=args.verbose)}")
+            print(f"==> {destroy_local(args.port, args.state_dir, verbose=args.verbose)}")
             return 0
         if args.command == "up":
             endpoint, started = start(args.port, args.state_dir)

@@ -223,3 +223,23 @@ def test_moto_cannot_update_a_table_without_the_override() -> None:
         # moto raises while serializing the outputs (an HTTP 500 through its server).
         with pytest.raises(MotoValidationError, match="Fn::GetAtt references undefined"):
             cloudformation.describe_stacks(StackName="s1")
+
+
+def test_describing_a_deleted_stack_does_not_recreate_its_resources() -> None:
+    cloudformation, dynamodb, _ = _clients()
+
+    def create_then_delete(name: str) -> None:
+        stack_id = cloudformation.create_stack(StackName=name, TemplateBody=_template())["StackId"]
+        cloudformation.delete_stack(StackName=stack_id)
+        assert dynamodb.list_tables()["TableNames"] == []
+        # What `cdk destroy` does next: poll the deleted stack by id.
+        status = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
+        assert status == "DELETE_COMPLETE"
+
+    with without(cfn.PATCHES):
+        create_then_delete("plain")
+        assert dynamodb.list_tables()["TableNames"] == ["Things"]  # moto re-created it
+        dynamodb.delete_table(TableName="Things")
+
+    create_then_delete("fixed")
+    assert dynamodb.list_tables()["TableNames"] == []

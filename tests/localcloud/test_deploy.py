@@ -257,3 +257,13 @@ def test_make_deploy_refuses_prod_without_confirmation() -> None:
     )
     assert result.returncode == 2
     assert "refusing to deploy prod without an explicit confirmation" in result.stderr
+
+
+def test_destroy_removes_the_stacks_and_their_resources(deployed: tuple[int, Path]) -> None:
+    port, state_dir = deployed
+    endpoint = local_cloud.endpoint_url(port)
+    message = local_cloud.destroy_local(port, state_dir)
+    assert message.startswith(f"destroyed the {CONFIG.stack_prefix} stacks")
+    assert client("dynamodb", endpoint).list_tables()["TableNames"] == []
+    functions = client("lambda", endpoint).list_functions()["Functions"]
+    assert [f["FunctionName"] for f in functions] == []
