@@ -24,6 +24,24 @@ from tests.support.backends import dynamodb_client
 THREADS = 50
 
 
+# moto 5.2.5's `transact_write_items` takes no lock: it checks each item's condition while
+# other requests run, and a cancelled transaction "rolls back" by restoring a deep copy of
+# the whole table taken when it started, which also erases writes that other transactions
+# committed meanwhile. Races on moto's server can therefore end with two owners of one
+# email (seen: 2-4 of 20 concurrent email moves "succeed"). DynamoDB Local, like DynamoDB,
+# isolates transactions: there the assertions below are strict.
+MOTO_NOT_ISOLATED = (
+    "moto's TransactWriteItems is not isolated between concurrent requests "
+    "(no lock; rollback restores a whole-table snapshot)"
+)
+
+
+@pytest.fixture(autouse=True)
+def _moto_is_not_the_reference(request: pytest.FixtureRequest, ddb_backend: str) -> None:
+    if ddb_backend == "moto":
+        request.applymarker(pytest.mark.xfail(reason=MOTO_NOT_ISOLATED, strict=False))
+
+
 @pytest.fixture
 def service(ddb_endpoint: str, stage_tables: StageConfig) -> UserService:
     client = dynamodb_client(ddb_endpoint, max_pool=THREADS + 8)
