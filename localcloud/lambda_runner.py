@@ -52,6 +52,10 @@ class TooManyRequestsException(LambdaClientError):
         self.code = 429
 
 
+class PoolClosed(Exception):
+    """The pool was retired (new code or configuration) while a call waited for it."""
+
+
 class WorkerTimeout(Exception):
     """The worker did not answer before the deadline."""
 
@@ -162,7 +166,7 @@ class FunctionPool:
         with self.condition:
             while True:
                 if self.closed:
-                    raise RuntimeError("function pool closed")
+                    raise PoolClosed()
                 while self.idle:
                     worker = self.idle.pop()
                     if worker.alive():
@@ -331,8 +335,13 @@ class LambdaRunner:
         started = time.monotonic()
         if self._cap(fn) == 0:
             raise TooManyRequestsException("Rate Exceeded. The function's concurrency is 0")
-        pool = self.pool_for(fn)
-        worker, start_new = pool.acquire(wait_s=max(pool.timeout_s, 1.0) + INIT_TIMEOUT_S)
+        while True:
+            pool = self.pool_for(fn)
+            try:
+                worker, start_new = pool.acquire(wait_s=max(pool.timeout_s, 1.0) + INIT_TIMEOUT_S)
+                break
+            except PoolClosed:
+                continue  # the function changed while we waited: use its new pool
         init_logs = ""
         try:
             if start_new:

@@ -192,8 +192,9 @@ class StreamPoller:
             try:
                 for esm, shard in self._mappings():
                     self._state(esm, shard)
-            except RuntimeError:  # a dict changed size under us; the next pass sees it
-                pass
+            except (RuntimeError, AttributeError, KeyError) as error:
+                # A table or mapping changed under us (dict size, half-deleted); next pass.
+                log.debug("stream scan skipped a pass: %r", error)
             self._scan_wake.wait(1.0)
             self._scan_wake.clear()
 
