@@ -291,6 +291,8 @@ CLI_ENVIRONMENT = {
     "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1",
     "NODE_NO_WARNINGS": "1",
     "CDK_HOME": str(REPO_ROOT / ".cdk-home"),
+    # Offline and private: no telemetry, no notices fetched from the internet.
+    "CDK_DISABLE_CLI_TELEMETRY": "true",
 }
 
 
@@ -516,7 +518,7 @@ def deploy_local(
     progress.note(("started " if started else "using ") + endpoint.describe())
     env = local_environment(port, config.region)
     # Our own cloud assembly directory: `cdk.out/` may be in use by a synth or the tests.
-    app_args = ["-c", "stage=local", "--output", str(state_dir / f"cdk.out-{port}")]
+    app_args = ["-c", "stage=local", "--output", str(state_dir / f"cdk.out-{port}"), "--no-notices"]
     if app is not None:
         app_args += ["--app", app]
 
@@ -598,6 +600,7 @@ def destroy_local(
             "destroy",
             "--all",
             "--force",
+            "--no-notices",
             "-c",
             "stage=local",
             "--output",
