@@ -75,17 +75,22 @@ class FunctionsStack(Stack):
         messages = self._table(config.table("messages"), stream_arn=messages_stream_arn)
         tasks = self._table(config.table("tasks"))
 
+        users_spec = config.table("users")
+        users_environment = {
+            "STAGE": config.name,
+            "USERS_TABLE": users_spec.table_name,
+            "EMAIL_INDEX": EMAIL_INDEX,
+        }
+        if users_spec.ttl_attribute:
+            # CREATE's expiresInDays writes the table's TTL attribute.
+            users_environment["USERS_TTL_ATTRIBUTE"] = users_spec.ttl_attribute
         self.user_manager = PythonFunction(
             self,
             "UserManager",
             function_name=config.functions.user_manager,
             handler="user_manager.handler.lambda_handler",
             description="Users CRUD, batch and email lookup (EmailIndex)",
-            environment={
-                "STAGE": config.name,
-                "USERS_TABLE": config.table("users").table_name,
-                "EMAIL_INDEX": EMAIL_INDEX,
-            },
+            environment=users_environment,
             **common,
         )
         users.grant(self.user_manager.role, *USER_MANAGER_ACTIONS)

@@ -84,6 +84,7 @@ def test_user_manager_role_is_seed_003s_policy_plus_batches(stage: SynthesizedSt
         "STAGE": stage.config.name,
         "USERS_TABLE": users,
         "EMAIL_INDEX": EMAIL_INDEX,
+        "USERS_TTL_ATTRIBUTE": "expiresAt",
     }
 
 
