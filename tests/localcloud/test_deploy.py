@@ -18,7 +18,7 @@ import pytest
 
 from scripts import local_cloud
 from stacks.config import stage_config
-from tests.localcloud.conftest import client, free_port
+from tests.localcloud.conftest import client, free_port, zip_code
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -245,6 +245,79 @@ def test_redeploy_updates_a_table_the_code_and_the_environment(
     assert "deployedCode" not in listed
     # Re-seeding writes the same keys: no table grew.
     assert summary.tables == counts_before
+
+
+def _sequence_number(endpoint: str, stream_arn: str, pk: str) -> int:
+    """The sequence number of the stream record that wrote `pk` (read with the Streams API)."""
+    streams = client("dynamodbstreams", endpoint)
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]
+    iterator = streams.get_shard_iterator(
+        StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    while iterator:
+        page = streams.get_records(ShardIterator=iterator, Limit=1000)
+        for record in page["Records"]:
+            if record["dynamodb"]["Keys"]["pk"]["S"] == pk:
+                return int(record["dynamodb"]["SequenceNumber"])
+        if not page["Records"]:
+            break
+        iterator = page.get("NextShardIterator")
+    raise AssertionError(f"no stream record for {pk}")
+
+
+def test_a_raising_stream_handler_is_retried_then_sent_to_the_failure_queue(
+    deployed: tuple[int, Path],
+) -> None:
+    """The deployed mapping (retries, on-failure queue from the stack) with a handler that
+    always raises: each attempt is a function error in the logs; then the queue has it."""
+    endpoint = local_cloud.endpoint_url(deployed[0])
+    lambda_client = client("lambda", endpoint)
+    name = CONFIG.functions.message_stream
+    raising = "def lambda_handler(event, context):\n    raise RuntimeError('injected failure')\n"
+    lambda_client.update_function_code(
+        FunctionName=name,
+        ZipFile=zip_code({"message_stream/__init__.py": "", "message_stream/handler.py": raising}),
+    )
+    (mapping,) = lambda_client.list_event_source_mappings(FunctionName=name)["EventSourceMappings"]
+    retries = mapping["MaximumRetryAttempts"]
+    queue_arn = mapping["DestinationConfig"]["OnFailure"]["Destination"]
+    sqs = client("sqs", endpoint)
+    queue_url = sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"]
+
+    client("dynamodb", endpoint).put_item(
+        TableName=CONFIG.table("messages").table_name,
+        Item={
+            "pk": {"S": "MSG#failure-test"},
+            "sk": {"S": "2031-01-01T00:00:00+00:00"},
+            "message": {"S": "never applied"},
+        },
+    )
+    sequence = _sequence_number(endpoint, mapping["EventSourceArn"], "MSG#failure-test")
+    deadline = time.monotonic() + 30
+    body: dict[str, Any] = {}
+    while not body and time.monotonic() < deadline:
+        for message in sqs.receive_message(
+            QueueUrl=queue_url, WaitTimeSeconds=1, MaxNumberOfMessages=10
+        ).get("Messages", []):
+            info = json.loads(message["Body"])
+            batch = info["DDBStreamBatchInfo"]
+            if int(batch["startSequenceNumber"]) <= sequence <= int(batch["endSequenceNumber"]):
+                body = info
+    assert body, "the failed batch never reached the on-failure queue"
+    assert body["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert body["requestContext"]["approximateInvokeCount"] == retries + 1
+    assert body["DDBStreamBatchInfo"]["streamArn"] == mapping["EventSourceArn"]
+
+    logs = client("logs", endpoint)
+    group = f"/aws/lambda/{name}"
+    failed = 0
+    for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])
+        failed += sum(
+            "[ERROR] RuntimeError: injected failure" in event["message"]
+            for event in events["events"]
+        )
+    assert failed >= retries + 1
 
 
 def test_make_deploy_refuses_prod_without_confirmation() -> None:
