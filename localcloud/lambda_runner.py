@@ -226,6 +226,7 @@ class LambdaRunner:
             str(fn.timeout),
             str(fn.memory_size),
             str(fn.reserved_concurrency),
+            json.dumps(logging_config(fn), sort_keys=True),
         ):
             digest.update(str(part).encode() + b"\0")
         return digest.hexdigest()[:16]
@@ -255,6 +256,11 @@ class LambdaRunner:
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_SESSION_TOKEN": "test",
         }
+        config = logging_config(fn)
+        if config.get("LogFormat") == "JSON":
+            # What the Lambda runtime sets for JSON logs; INFO is AWS's default level there.
+            env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+            env["AWS_LAMBDA_LOG_LEVEL"] = str(config.get("ApplicationLogLevel") or "INFO")
         env.update({str(k): str(v) for k, v in (fn.environment_vars or {}).items()})
         # Reserved: the function always talks back to this local cloud.
         env["AWS_ENDPOINT_URL"] = self.settings.endpoint
@@ -480,6 +486,56 @@ class LambdaRunner:
 _runner: LambdaRunner | None = None
 
 
+def logging_config(fn: LambdaFunction) -> dict[str, Any]:
+    """The function's `LoggingConfig` (moto 5.2.5 does not keep it; our patches do)."""
+    config = getattr(fn, "logging_config", None)
+    return dict(config) if isinstance(config, dict) else {}
+
+
+def _init(
+    self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any
+) -> None:
+    _INIT.original(self, account_id, spec, *args, **kwargs)
+    self.logging_config = dict(spec.get("LoggingConfig") or {})  # type: ignore[attr-defined]
+
+
+def _create_from_cloudformation_json(
+    cls: Any,
+    /,
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> LambdaFunction:
+    create = _CREATE_FROM_CFN.original.__get__(None, cls)
+    fn: LambdaFunction = create(
+        resource_name, cloudformation_json, account_id, region_name, **kwargs
+    )
+    properties = cloudformation_json.get("Properties", {})
+    fn.logging_config = dict(properties.get("LoggingConfig") or {})  # type: ignore[attr-defined]
+    return fn
+
+
+def _update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = _UPDATE_CONFIGURATION.original(self, config_updates)
+    if "LoggingConfig" in config_updates:
+        self.logging_config = dict(config_updates["LoggingConfig"] or {})  # type: ignore[attr-defined]
+    return result
+
+
+_INIT = Patch("lambda.logging_config.api", LambdaFunction, "__init__", _init)
+_CREATE_FROM_CFN = Patch(
+    "lambda.logging_config.cloudformation",
+    LambdaFunction,
+    "create_from_cloudformation_json",
+    classmethod(_create_from_cloudformation_json),
+)
+_UPDATE_CONFIGURATION = Patch(
+    "lambda.logging_config.update", LambdaFunction, "update_configuration", _update_configuration
+)
+
+
 def runner() -> LambdaRunner:
     """The installed runner; `install()` must have run."""
     if _runner is None:
@@ -534,6 +590,9 @@ PATCHES = PatchSet(
         Patch("lambda.invoke_lambda.in_process", LambdaFunction, "_invoke_lambda", _invoke_lambda),
         Patch("lambda.invoke.headers", LambdaFunction, "invoke", _invoke),
         _DELETE,
+        _INIT,
+        _CREATE_FROM_CFN,
+        _UPDATE_CONFIGURATION,
     ],
 )
 

@@ -50,19 +50,30 @@ class LambdaContext:
 class _Capture(logging.Handler):
     """Formats log records like the Lambda Python runtime, into the current buffer."""
 
-    def __init__(self) -> None:
+    def __init__(self, json_format: bool) -> None:
         super().__init__()
         self.buffer: io.StringIO = io.StringIO()
         self.request_id = ""
+        self.json_format = json_format
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            millis = int(record.msecs)
+            stamp = f"{stamp}.{int(record.msecs):03d}Z"
             message = self.format(record)
-            self.buffer.write(
-                f"[{record.levelname}]\t{stamp}.{millis:03d}Z\t{self.request_id}\t{message}\n"
-            )
+            if self.json_format:
+                line = json.dumps(
+                    {
+                        "timestamp": stamp,
+                        "level": record.levelname,
+                        "message": message,
+                        "logger": record.name,
+                        "requestId": self.request_id,
+                    }
+                )
+            else:
+                line = f"[{record.levelname}]\t{stamp}\t{self.request_id}\t{message}"
+            self.buffer.write(line + "\n")
         except Exception:  # noqa: BLE001 - a logging failure must never kill the worker
             self.handleError(record)
 
@@ -103,10 +114,13 @@ def main() -> None:
     _PROTOCOL = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.path.insert(0, code_dir)
-    capture = _Capture()
+    json_format = os.environ.get("AWS_LAMBDA_LOG_FORMAT") == "JSON"
+    capture = _Capture(json_format)
     root = logging.getLogger()
     root.handlers = [capture]
-    root.setLevel(logging.WARNING)  # the Lambda runtime's default; handlers lower it
+    # The Lambda runtime's defaults: WARNING for text logs, the configured level for JSON.
+    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO") if json_format else "WARNING"
+    root.setLevel(getattr(logging, level.upper(), logging.INFO))
     real_stdout, real_stderr = sys.stdout, sys.stderr
 
     init_logs = io.StringIO()

@@ -214,3 +214,32 @@ def handler(event, context):
     assert response["StatusCode"] == 202
     messages = client("sqs", cloud).receive_message(QueueUrl=queue, WaitTimeSeconds=5)
     assert [m["Body"] for m in messages.get("Messages", [])] == ["ran"]
+
+
+def test_json_logging_config_formats_log_records_at_info(cloud: str) -> None:
+    code = """
+import logging
+
+logger = logging.getLogger("app")
+
+
+def handler(event, context):
+    logger.info("structured %s", "hello")
+    logger.debug("below the configured level")
+    return "done"
+"""
+    create_function(cloud, "json-logs", code)
+    lambda_client = client("lambda", cloud)
+    plain = lambda_client.invoke(FunctionName="json-logs", Payload=b"{}", LogType="Tail")
+    assert "structured hello" not in base64.b64decode(plain["LogResult"]).decode()  # WARNING
+
+    lambda_client.update_function_configuration(
+        FunctionName="json-logs", LoggingConfig={"LogFormat": "JSON"}
+    )
+    response = lambda_client.invoke(FunctionName="json-logs", Payload=b"{}", LogType="Tail")
+    lines = base64.b64decode(response["LogResult"]).decode().splitlines()
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [(r["level"], r["message"], r["logger"]) for r in records] == [
+        ("INFO", "structured hello", "app")
+    ]
+    assert records[0]["requestId"] in lines[0]  # the START line names the same request
