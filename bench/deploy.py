@@ -8,7 +8,6 @@ on a 2-core machine.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import time
 
@@ -37,7 +36,6 @@ def measure() -> dict[str, object]:
     return {
         "cold_s": round(cold, 2),
         "warm_s": round(warm, 2),
-        "cpus": os.cpu_count(),
     }
 
 

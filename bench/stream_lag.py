@@ -75,7 +75,6 @@ def measure(writes: int, timeout_s: float = 60.0) -> dict[str, object]:
         "writes": writes,
         "p50_ms": percentile(lags, 50),
         "p95_ms": percentile(lags, 95),
-        "batch_size": batch_size,
     }
 
 
