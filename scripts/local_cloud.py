@@ -113,6 +113,19 @@ def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
         return False
 
 
+def _local_cloud(url: str, timeout: float) -> Endpoint | None:
+    ours = _get_json(f"{url}/_localcloud/health", timeout)
+    if not (isinstance(ours, dict) and ours.get("service") == LOCALCLOUD):
+        return None
+    pid = ours.get("pid")
+    return Endpoint(
+        LOCALCLOUD,
+        url,
+        f"moto {ours.get('moto_version')}, {len(ours.get('extensions', []))} extensions",
+        pid if isinstance(pid, int) else None,
+    )
+
+
 def detect(port: int, timeout: float = 2.0) -> Endpoint | None:
     """What AWS-compatible endpoint answers on `port`, or `None` when none does.
 
@@ -121,22 +134,17 @@ def detect(port: int, timeout: float = 2.0) -> Endpoint | None:
     if not port_open(port):
         return None
     url = endpoint_url(port)
-    ours = _get_json(f"{url}/_localcloud/health", timeout)
-    if isinstance(ours, dict) and ours.get("service") == LOCALCLOUD:
-        pid = ours.get("pid")
-        return Endpoint(
-            LOCALCLOUD,
-            url,
-            f"moto {ours.get('moto_version')}, {len(ours.get('extensions', []))} extensions",
-            pid if isinstance(pid, int) else None,
-        )
+    ours = _local_cloud(url, timeout)
+    if ours is not None:
+        return ours
     localstack = _get_json(f"{url}/_localstack/health", timeout)
     if isinstance(localstack, dict) and "services" in localstack:
         edition = localstack.get("edition", "unknown edition")
         return Endpoint(LOCALSTACK, url, f"{edition} {localstack.get('version', '')}".strip())
     moto = _get_json(f"{url}/moto-api/data.json", timeout)
     if isinstance(moto, dict):
-        return Endpoint(MOTO, url, "moto-api answered")
+        # Our server is moto too: a busy one may have missed the first health check.
+        return _local_cloud(url, timeout * 3) or Endpoint(MOTO, url, "moto-api answered")
     raise PortInUseError(
         f"port {port} is in use by something that is not an AWS-compatible endpoint "
         "(no /_localcloud/health, /_localstack/health or /moto-api/); free it or choose "
