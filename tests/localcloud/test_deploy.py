@@ -147,6 +147,35 @@ def test_user_manager_runs_the_real_handler(deployed: tuple[int, Path]) -> None:
     assert stored["Item"]["name"] == {"S": "Dee"}
 
 
+def test_the_tutorials_invoke_session_on_the_local_cloud(deployed: tuple[int, Path]) -> None:
+    """Seed 003's `aws lambda invoke` payloads, in order, through the Lambda Invoke API."""
+    endpoint = local_cloud.endpoint_url(deployed[0])
+    name = CONFIG.functions.user_manager
+
+    def invoke(payload: dict[str, Any]) -> tuple[int, Any]:
+        response = _invoke(endpoint, name, payload)
+        return response["statusCode"], json.loads(response["body"])
+
+    data = {"userId": "user-101", "email": "test@example.com", "name": "Test User", "age": 25}
+    status, created = invoke({"action": "CREATE", "data": {**data, "role": "tester"}})
+    assert (status, created["message"]) == (201, "User created")
+    status, user = invoke({"action": "READ", "userId": "user-101"})
+    assert status == 200
+    assert {key: user[key] for key in (*data, "role")} == {**data, "role": "tester"}
+    status, updated = invoke(
+        {"action": "UPDATE", "userId": "user-101", "updates": {"age": 26, "role": "senior-tester"}}
+    )
+    assert (status, updated["user"]["age"], updated["user"]["role"]) == (200, 26, "senior-tester")
+    status, found = invoke({"action": "FIND_BY_EMAIL", "email": "test@example.com"})
+    assert (status, found["userId"], found["age"]) == (200, "user-101", 26)
+    status, listed = invoke({"action": "LIST"})
+    assert status == 200 and listed["users"]
+    assert all(not item["userId"].startswith("EMAIL#") for item in listed["users"])
+    status, deleted = invoke({"action": "DELETE", "userId": "user-101"})
+    assert (status, deleted) == (200, {"message": "User deleted", "userId": "user-101"})
+    assert invoke({"action": "READ", "userId": "user-101"})[0] == 404
+
+
 def test_a_new_message_reaches_the_stream_function(deployed: tuple[int, Path]) -> None:
     endpoint = local_cloud.endpoint_url(deployed[0])
     dynamodb = client("dynamodb", endpoint)
