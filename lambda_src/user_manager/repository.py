@@ -317,15 +317,20 @@ class UserRepository:
             raise VersionMismatch(user_id, version, int(current.get(VERSION, 0))) from None
         return deserialize(response["Attributes"])
 
-    def _update_email(
-        self, user_id: str, changes: Item, expected_version: int | None, now: int
-    ) -> Item:
+    def _current(self, user_id: str, expected_version: int | None, now: int) -> tuple[Item, int]:
+        """The live user and its version; `UserNotFound`, or `VersionMismatch` if not expected."""
         current = self.get(user_id, now=now)
         if current is None:
             raise UserNotFound(user_id)
         version = int(current.get(VERSION, 0))
         if expected_version is not None and expected_version != version:
             raise VersionMismatch(user_id, expected_version, version)
+        return current, version
+
+    def _update_email(
+        self, user_id: str, changes: Item, expected_version: int | None, now: int
+    ) -> Item:
+        current, version = self._current(user_id, expected_version, now)
         old_email = current.get("email")
         if changes["email"] == old_email:
             # Same email: no uniqueness row moves, but guard on the version we read so a
@@ -375,12 +380,7 @@ class UserRepository:
     def delete(self, user_id: str, *, expected_version: int | None, now: int) -> None:
         """Delete the user and free its email, or raise `UserNotFound`/`VersionMismatch`."""
         for attempt in range(self.max_attempts):
-            current = self.get(user_id, now=now)
-            if current is None:
-                raise UserNotFound(user_id)
-            version = int(current.get(VERSION, 0))
-            if expected_version is not None and expected_version != version:
-                raise VersionMismatch(user_id, expected_version, version)
+            current, version = self._current(user_id, expected_version, now)
             email = current.get("email")
             condition, names, values = self._guard(
                 version=version, email=email if isinstance(email, str) else None, now=now
