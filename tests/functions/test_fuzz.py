@@ -59,6 +59,23 @@ not_list = not_none.filter(lambda value: not isinstance(value, list))
 broken_text = st.sampled_from(["", "   ", "a\x00b", "tab\tinside", "\ud800", "x\udfff"])
 
 
+def corrupt_field(
+    draw: st.DrawFn,
+    document: dict[str, Any],
+    path: tuple[str, ...],
+    required: bool,
+    bad: st.SearchStrategy[Any],
+) -> None:
+    """Break the field at `path`: drop it (when required, sometimes) or give it a bad value."""
+    target = document
+    for step in path[:-1]:
+        target = target[step]
+    if required and draw(st.booleans()):
+        del target[path[-1]]
+    else:
+        target[path[-1]] = draw(bad)
+
+
 def too_long(limit: int) -> st.SearchStrategy[str]:
     return st.text(alphabet="abc", min_size=limit + 1, max_size=limit + 40)
 
@@ -115,14 +132,7 @@ def _fuzz_events(
             key = draw(st.text(min_size=1, max_size=10).filter(lambda k: k not in event))
             event[key] = draw(json_values)
             return event
-        path, required, bad = draw(st.sampled_from(fields[action]))
-        target = event
-        for step in path[:-1]:
-            target = target[step]
-        if required and draw(st.booleans()):
-            del target[path[-1]]
-        else:
-            target[path[-1]] = draw(bad)
+        corrupt_field(draw, event, *draw(st.sampled_from(fields[action])))
         return event
 
     return events()
@@ -294,14 +304,7 @@ def stream_events(draw: st.DrawFn) -> Any:
             records.append(draw(not_object))
             continue
         record = copy.deepcopy(GOOD_RECORD)
-        path, required, bad = draw(st.sampled_from(RECORD_FIELDS))
-        target = record
-        for step in path[:-1]:
-            target = target[step]
-        if required and draw(st.booleans()):
-            del target[path[-1]]
-        else:
-            target[path[-1]] = draw(bad)
+        corrupt_field(draw, record, *draw(st.sampled_from(RECORD_FIELDS)))
         records.append(record)
     return {"Records": records}
 
