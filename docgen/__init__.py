@@ -1,0 +1,1 @@
+"""Reviewer documents generated from the app: the architecture diagram and the data-model sheet."""
