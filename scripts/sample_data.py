@@ -14,6 +14,7 @@ from typing import Any
 
 from scripts.codec import WireItem, to_wire
 from scripts.errors import UsageError
+from scripts.patterns import GROUP_ROW, MESSAGE, USER, iso
 from stacks.config import StageConfig
 
 NAMESPACE = uuid.UUID("5b1c8a3e-2f43-4f57-9a1d-2c1e6f0d9b7a")
@@ -34,11 +35,6 @@ class SampleUser:
 def stable_uuid(name: str) -> str:
     """A UUID that is the same on every run for the same `name`."""
     return str(uuid.uuid5(NAMESPACE, name))
-
-
-def iso(moment: datetime) -> str:
-    """The ISO 8601 form used for `sk` and `created_at` (sortable, microseconds, UTC)."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def default_anchor(now: datetime | None = None) -> datetime:
@@ -94,13 +90,15 @@ def users_items(count: int, anchor: datetime) -> list[WireItem]:
     """`count` items for the Users table."""
     return [
         to_wire(
-            {
-                "userId": user.user_id,
-                "email": user.email,
-                "handle": user.handle,
-                "name": user.name,
-                "createdAt": iso(anchor),
-            }
+            USER.item(
+                {"user_uuid": user.user_id},
+                {
+                    "email": user.email,
+                    "handle": user.handle,
+                    "name": user.name,
+                    "createdAt": iso(anchor),
+                },
+            )
         )
         for user in sample_users(count)
     ]
@@ -130,8 +128,9 @@ def conversation_group_uuid() -> str:
 def messages_items(count: int, anchor: datetime) -> list[WireItem]:
     """`count` items for the messages table: two group rows, then `count - 2` messages.
 
-    Follows the tutorial's single-table design: `GRP#<user>` rows (one per member, `sk` the
-    last message's time) and `MSG#<group>` rows (`sk` the message's ISO timestamp).
+    Follows the tutorial's single-table design, built through the entity declarations of
+    `scripts.patterns`: `GROUP_ROW` rows (`GRP#<user>`, one per member, `sk` the last
+    message's time) and `MESSAGE` rows (`MSG#<group>`, `sk` the message's ISO timestamp).
     """
     if count < 3:
         raise UsageError(
@@ -147,31 +146,33 @@ def messages_items(count: int, anchor: datetime) -> list[WireItem]:
         last = created
         messages.append(
             to_wire(
-                {
-                    "pk": f"MSG#{group}",
-                    "sk": iso(created),
-                    "created_at": iso(created),
-                    "message_uuid": stable_uuid(f"message:{group}:{number}"),
-                    "message": CONVERSATION[number % len(CONVERSATION)],
-                    "user_uuid": author.user_id,
-                    "user_display_name": author.name,
-                    "user_handle": author.handle,
-                }
+                MESSAGE.item(
+                    {"message_group_uuid": group, "created_at": iso(created)},
+                    {
+                        "created_at": iso(created),
+                        "message_uuid": stable_uuid(f"message:{group}:{number}"),
+                        "message": CONVERSATION[number % len(CONVERSATION)],
+                        "user_uuid": author.user_id,
+                        "user_display_name": author.name,
+                        "user_handle": author.handle,
+                    },
+                )
             )
         )
     last_message = CONVERSATION[(count - 3) % len(CONVERSATION)]
     groups = [
         to_wire(
-            {
-                "pk": f"GRP#{owner.user_id}",
-                "sk": iso(last),
-                "created_at": iso(anchor),
-                "message_group_uuid": group,
-                "message": last_message,
-                "user_uuid": partner.user_id,
-                "user_display_name": partner.name,
-                "user_handle": partner.handle,
-            }
+            GROUP_ROW.item(
+                {"user_uuid": owner.user_id, "last_message_at": iso(last)},
+                {
+                    "created_at": iso(anchor),
+                    "message_group_uuid": group,
+                    "message": last_message,
+                    "user_uuid": partner.user_id,
+                    "user_display_name": partner.name,
+                    "user_handle": partner.handle,
+                },
+            )
         )
         for owner, partner in ((me, other), (other, me))
     ]
