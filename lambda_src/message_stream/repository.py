@@ -19,6 +19,14 @@ from common.errors import ConflictError
 from message_stream.models import GROUP_PREFIX, NewMessage
 
 GROUP_ATTRIBUTE = "message_group_uuid"
+# The key conditions of `group_rows` (on the group index, MESSAGE_GROUP_INDEX) and of
+# `current_group_row` (on the table), kept as data so that docs/data-model.md shows exactly
+# what is sent.
+GROUP_KEY_CONDITION = "#g = :g"
+GROUP_KEY_NAMES = {"#g": GROUP_ATTRIBUTE}
+ROW_KEY_CONDITION = "#pk = :pk"
+ROW_FILTER = "#g = :g"
+ROW_KEY_NAMES = {"#pk": "pk", "#g": GROUP_ATTRIBUTE}
 CONDITION_FAILED = "ConditionalCheckFailed"
 _EXPECTED_REASONS = frozenset({CONDITION_FAILED, "TransactionConflict"})
 
@@ -46,8 +54,8 @@ class MessageRepository:
         request: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": self.group_index,
-            "KeyConditionExpression": "#g = :g",
-            "ExpressionAttributeNames": {"#g": GROUP_ATTRIBUTE},
+            "KeyConditionExpression": GROUP_KEY_CONDITION,
+            "ExpressionAttributeNames": dict(GROUP_KEY_NAMES),
             "ExpressionAttributeValues": {":g": {"S": group_uuid}},
         }
         rows: list[Item] = []
@@ -65,9 +73,9 @@ class MessageRepository:
         """The group row of `group_uuid` under `pk`, read consistently from the base table."""
         request: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": "#pk = :pk",
-            "FilterExpression": "#g = :g",
-            "ExpressionAttributeNames": {"#pk": "pk", "#g": GROUP_ATTRIBUTE},
+            "KeyConditionExpression": ROW_KEY_CONDITION,
+            "FilterExpression": ROW_FILTER,
+            "ExpressionAttributeNames": dict(ROW_KEY_NAMES),
             "ExpressionAttributeValues": {":pk": {"S": pk}, ":g": {"S": group_uuid}},
             "ConsistentRead": True,
         }

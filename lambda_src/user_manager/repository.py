@@ -26,6 +26,10 @@ LOCK_PREFIX = "EMAIL#"
 OWNER = "ownerId"
 VERSION = "version"
 CONDITION_FAILED = "ConditionalCheckFailed"
+# `find_by_email`'s key condition on the email index (EMAIL_INDEX), kept as data so that
+# docs/data-model.md shows exactly what is sent.
+EMAIL_KEY_CONDITION = "#email = :email"
+EMAIL_KEY_NAMES = {"#email": "email"}
 _EXPECTED_REASONS = frozenset({CONDITION_FAILED, "TransactionConflict"})
 
 
@@ -116,8 +120,8 @@ class UserRepository:
         request: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": self.email_index,
-            "KeyConditionExpression": "#email = :email",
-            "ExpressionAttributeNames": {"#email": "email"},
+            "KeyConditionExpression": EMAIL_KEY_CONDITION,
+            "ExpressionAttributeNames": dict(EMAIL_KEY_NAMES),
             "ExpressionAttributeValues": {":email": {"S": email}},
         }
         while True:
