@@ -238,7 +238,8 @@ class KeyQuery:
     """A `Query` on a table or one of its indexes.
 
     `values` maps each placeholder of `key_condition` to the template of its value, built
-    from the pattern's arguments: `(":pk", "GRP#{user_uuid}")`.
+    from the pattern's arguments: `(":pk", "GRP#{user_uuid}")`; `names` maps `#name`
+    placeholders to attribute names, where the condition uses them.
     """
 
     purpose: str
@@ -246,6 +247,7 @@ class KeyQuery:
     key_condition: str
     values: tuple[tuple[str, str], ...]
     index: str | None = None
+    names: tuple[tuple[str, str], ...] = ()
     scan_forward: bool = True
     paging: Paging = Paging.ALL_PAGES
     entity: Entity | None = None
@@ -270,6 +272,8 @@ class KeyQuery:
         if self.index is not None:
             params["IndexName"] = self.index
         params["KeyConditionExpression"] = self.key_condition
+        if self.names:
+            params["ExpressionAttributeNames"] = dict(self.names)
         params["ExpressionAttributeValues"] = {
             placeholder: {"S": _render(template, parts, f"{placeholder} = {template}")}
             for placeholder, template in self.values
@@ -282,6 +286,16 @@ class KeyQuery:
             params["ExclusiveStartKey"] = start
         params["ReturnConsumedCapacity"] = RETURN_CAPACITY
         return params
+
+    @property
+    def resolved_condition(self) -> str:
+        """The key condition with every `#name` replaced by its attribute name."""
+        names = dict(self.names)
+        condition = re.sub(r"#\w+", lambda m: names.get(m.group(0), m.group(0)), self.key_condition)
+        unresolved = re.findall(r"#\w+", condition)
+        if unresolved:
+            raise PatternError(f"{self.purpose}: no attribute name declared for {unresolved}")
+        return condition
 
     def key_schema(self, table: TableSpec) -> tuple[str, str | None]:
         """The partition and sort key of the table or index this query reads."""
@@ -301,8 +315,9 @@ class KeyQuery:
         """`PatternError` unless the key condition fits the keys of the table or index."""
         partition, sort = self.key_schema(table)
         where = f"{self.purpose}: key condition {self.key_condition!r}"
-        attributes, placeholders = _condition_names(self.key_condition)
-        if not re.search(rf"(?<![\w.#-]){re.escape(partition)}\s*=\s*:\w+", self.key_condition):
+        condition = self.resolved_condition
+        attributes, placeholders = _condition_names(condition)
+        if not re.search(rf"(?<![\w.#-]){re.escape(partition)}\s*=\s*:\w+", condition):
             raise PatternError(f"{where} needs `{partition} = :value` (the partition key)")
         extra = sorted(attributes - {partition, sort})
         if extra:
@@ -821,8 +836,8 @@ def _render(template: str, parts: Mapping[str, str], where: str) -> str:
 
 # A condition's words that are not attribute names.
 _CONDITION_WORDS = frozenset(
-    "AND OR NOT BETWEEN IN begins_with contains size attribute_exists attribute_not_exists "
-    "attribute_type".split()
+    ("AND", "OR", "NOT", "BETWEEN", "IN", "begins_with", "contains", "size")
+    + ("attribute_exists", "attribute_not_exists", "attribute_type")
 )
 
 
