@@ -16,7 +16,7 @@ import copy
 import inspect
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -122,17 +122,26 @@ def table_row(section: str, first_cell: str) -> list[str]:
 # ---------------------------------------------------------------- against the template
 
 
+@dataclass(frozen=True)
+class Synthesized:
+    """A stage config and the templates synthesized from it."""
+
+    config: StageConfig
+    data: dict[str, Any]
+    functions: dict[str, Any]
+
+
 @pytest.fixture(scope="module", params=["local", "local with an added GSI"])
 def synthesized(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[StageConfig, dict[str, Any]]:
-    """A stage config and its synthesized data-stack template (each synthesized once)."""
+) -> Synthesized:
+    """The local stage, and the local stage plus a GSI; each synthesized once."""
     config = stage_config("local")
     if request.param != "local":
         config = with_added_gsi(config)
     outdir = Path(tmp_path_factory.mktemp("cdk-model"))
     stage = synthesize(config, outdir, nag=False)
-    return config, stage.data.to_json()
+    return Synthesized(config, dict(stage.data.to_json()), dict(stage.functions.to_json()))
 
 
 def template_tables(template: dict[str, Any]) -> list[dict[str, Any]]:
@@ -151,9 +160,9 @@ def key_names(schema: list[dict[str, str]]) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_every_table_and_index_of_the_template_is_in_the_sheet(
-    synthesized: tuple[StageConfig, dict[str, Any]],
+    synthesized: Synthesized,
 ) -> None:
-    config, template = synthesized
+    config, template = synthesized.config, synthesized.data
     sheet = sections(render(config))
     tables = template_tables(template)
     assert len(tables) == len(config.tables)
@@ -198,9 +207,9 @@ def test_every_table_and_index_of_the_template_is_in_the_sheet(
 
 @pytest.mark.slow
 def test_a_gsi_added_through_the_stage_config_appears_without_editing_the_generator(
-    synthesized: tuple[StageConfig, dict[str, Any]],
+    synthesized: Synthesized,
 ) -> None:
-    config, template = synthesized
+    config, template = synthesized.config, synthesized.data
     (users,) = [t for t in template_tables(template) if t["TableName"] == "Users"]
     in_template = ADDED_INDEX in {i["IndexName"] for i in users["GlobalSecondaryIndexes"]}
     sheet = sections(render(config))
@@ -212,6 +221,23 @@ def test_a_gsi_added_through_the_stage_config_appears_without_editing_the_genera
         user = sheet["user (`Users`)"]
         (appears,) = [line for line in user.splitlines() if line.startswith("Appears in indexes")]
         assert f"`{ADDED_INDEX}`" in appears
+
+
+@pytest.mark.slow
+def test_the_functions_query_the_indexes_the_sheet_names(synthesized: Synthesized) -> None:
+    functions = {
+        resource["Properties"]["FunctionName"]: resource["Properties"]
+        for resource in synthesized.functions["Resources"].values()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    checked = 0
+    for query in LAMBDA_QUERIES:
+        if query.index_env is None:
+            continue
+        function = functions[getattr(synthesized.config.functions, query.function)]
+        assert function["Environment"]["Variables"][query.index_env] == query.index
+        checked += 1
+    assert checked == 2
 
 
 # ---------------------------------------------------------------- patterns documented
