@@ -63,11 +63,6 @@ class KeyTemplate:
     template: str
 
     @property
-    def parts(self) -> tuple[str, ...]:
-        """The part names, in template order."""
-        return _template_parts(self.template)
-
-    @property
     def prefix(self) -> str:
         """The literal text before the first part (`GRP#`), shared by every value."""
         return self.template.split("{", 1)[0]
@@ -106,11 +101,6 @@ class Entity:
             if key.attribute == attribute:
                 return key.template
         raise PatternError(f"entity {self.name!r} has no key attribute {attribute!r}")
-
-    @property
-    def parts(self) -> tuple[str, ...]:
-        """Every key part name, in key order."""
-        return tuple(part for key in self.key for part in key.parts)
 
     def key_value(self, attribute: str, parts: Mapping[str, str]) -> str:
         """The value of key attribute `attribute` for `parts`."""
@@ -253,11 +243,6 @@ class KeyQuery:
     entity: Entity | None = None
 
     operation: ClassVar[str] = "Query"
-
-    @property
-    def parts(self) -> tuple[str, ...]:
-        """The argument names the value templates use."""
-        return tuple(dict.fromkeys(p for _, t in self.values for p in _template_parts(t)))
 
     def request(
         self,
