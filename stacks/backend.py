@@ -21,8 +21,10 @@ class Backend:
     functions: FunctionsStack
 
 
-def build_backend(scope: Construct, config: StageConfig, *, nag: bool = True) -> Backend:
+def build_backend(scope: Construct, config: StageConfig, *, nag: bool | None = None) -> Backend:
     """Add the stateful and stateless stacks of `config` to `scope` (an `App`).
+
+    `nag` runs the cdk-nag packs in synth; by default the stage decides (`nag_on_synth`).
 
     The environment names only the region: the account stays unresolved, so synth never asks
     AWS for anything (no credentials needed) and the same template deploys to any account.
@@ -52,6 +54,6 @@ def build_backend(scope: Construct, config: StageConfig, *, nag: bool = True) ->
     for stack in (data, functions):
         Tags.of(stack).add("project", "dynamo-backend")
         Tags.of(stack).add("stage", config.name)
-    if nag:
+    if config.nag_on_synth if nag is None else nag:
         apply_nag_checks(scope)
     return Backend(data=data, functions=functions)

@@ -266,6 +266,9 @@ class StageConfig:
     # Ship lambda_src/requirements.txt's packages (the DAX client) inside the code asset.
     # The local cloud runs handlers with the repo's own environment, which already has them.
     bundle_dependencies: bool = False
+    # Run the cdk-nag packs in every `cdk synth` of this stage (an unacknowledged finding then
+    # fails synth and deploy). The test suite runs them on every stage regardless.
+    nag_on_synth: bool = True
 
     @property
     def stack_prefix(self) -> str:
@@ -412,6 +415,8 @@ def _local() -> StageConfig:
         encryption=Encryption.AWS_OWNED,
         alarms=False,
         log_retention_days=7,
+        # The laptop loop (synth, cdklocal deploy) skips the packs; `make test` and prod do not.
+        nag_on_synth=False,
     )
 
 
@@ -461,7 +466,8 @@ def stage_config(name: str = "local", overrides: Mapping[str, Any] | None = None
     """Build and validate the configuration of stage `name`.
 
     `overrides` come from CDK context (`-c key=value`): `region`, `dax` (on/off),
-    `encryption` (`aws_owned`|`customer_managed`), `alarms` (on/off), `alarm_topic_arn`.
+    `encryption` (`aws_owned`|`customer_managed`), `alarms` (on/off), `alarm_topic_arn`,
+    `nag` (run the cdk-nag packs in synth: on/off).
     Unknown keys are refused so a typo cannot silently deploy the defaults.
     """
     if name not in STAGES:
@@ -478,6 +484,8 @@ def stage_config(name: str = "local", overrides: Mapping[str, Any] | None = None
         changes["dax"] = replace(config.dax, enabled=_as_bool("dax", overrides["dax"]))
     if "alarms" in overrides:
         changes["alarms"] = _as_bool("alarms", overrides["alarms"])
+    if "nag" in overrides:
+        changes["nag_on_synth"] = _as_bool("nag", overrides["nag"])
     if "alarm_topic_arn" in overrides:
         changes["alarm_topic_arn"] = str(overrides["alarm_topic_arn"]) or None
     if "encryption" in overrides:
@@ -493,4 +501,4 @@ def stage_config(name: str = "local", overrides: Mapping[str, Any] | None = None
     return config
 
 
-_OVERRIDABLE = frozenset({"region", "dax", "alarms", "alarm_topic_arn", "encryption"})
+_OVERRIDABLE = frozenset({"region", "dax", "alarms", "alarm_topic_arn", "encryption", "nag"})

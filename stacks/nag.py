@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Validations
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import IConstruct
 
 
@@ -14,6 +13,10 @@ def apply_nag_checks(app: IConstruct) -> None:
     `cdk.out/policy-validation-report.json`. Acknowledgments are also written into each
     resource's `Metadata.cdk_nag`, so reviewers see them in the templates.
     """
+    # Imported here, not at the top: loading cdk-nag pulls some thirty aws-cdk-lib service
+    # modules into the jsii runtime, which a synth without the checks need not pay for.
+    from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+
     Validations.of(app).add_plugins(
         AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True),
         ServerlessChecks(app, verbose=True, write_suppressions_to_cloud_formation=True),

@@ -40,8 +40,12 @@ class SynthesizedStage:
         }
 
 
-def synthesize(config: StageConfig, outdir: Path, *, nag: bool = True) -> SynthesizedStage:
-    """Build and synthesize `config` into `outdir` (raises if cdk-nag reports a finding)."""
+def synthesize(config: StageConfig, outdir: Path, *, nag: bool | None = None) -> SynthesizedStage:
+    """Build and synthesize `config` into `outdir` as `cdk synth` does.
+
+    `nag` forces the cdk-nag packs on or off (default: as the stage runs them in synth);
+    with them on, a finding raises.
+    """
     app = cdk.App(outdir=str(outdir), context=cdk_json_context(), analytics_reporting=False)
     backend = build_backend(app, config, nag=nag)
     app.synth()

@@ -120,3 +120,12 @@ def test_lookup_errors_name_the_missing_thing() -> None:
         config.table("orders")
     with pytest.raises(KeyError, match="no index 'Nope'"):
         config.table("users").index("Nope")
+
+
+def test_nag_on_synth_per_stage_and_override() -> None:
+    assert stage_config("prod").nag_on_synth is True
+    assert stage_config("local").nag_on_synth is False
+    assert stage_config("local", {"nag": "true"}).nag_on_synth is True
+    assert stage_config("prod", {"nag": "off"}).nag_on_synth is False
+    with pytest.raises(ConfigError, match="nag must be true or false"):
+        stage_config("local", {"nag": "sometimes"})
