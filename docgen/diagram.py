@@ -79,7 +79,15 @@ _ACTIONS_PER_LINE = 38  # characters
 
 
 class DiagramError(Exception):
-    """Rendering is impossible (no `dot`) or `dot` failed."""
+    """The diagram cannot be rendered."""
+
+
+class GraphvizMissing(DiagramError):
+    """No `dot` binary to render with."""
+
+
+class RenderFailed(DiagramError):
+    """`dot` ran and failed."""
 
 
 # --- DOT helpers -------------------------------------------------------------------------
@@ -193,7 +201,7 @@ def duration(seconds: int) -> str:
 
 @dataclass(frozen=True)
 class _Edge:
-    """One DOT edge. `tail` always ranks left of `head`; `backwards` flips only the arrow."""
+    """One DOT edge from `tail` to `head`; `backwards` draws its arrow pointing at `tail`."""
 
     tail: str
     head: str
@@ -239,10 +247,11 @@ class _Edge:
 class _Builder:
     """Turns an `Assembly` into DOT source.
 
-    Layout: left to right, one cluster per stack, a stack left of the stacks it depends on
-    (functions, then data). Inside a stack, nodes are layered along their edges (queues,
-    functions, the event source mapping; DAX, its network and role, then the tables), and the
-    layers are pinned with `rank=same` so the stack clusters never overlap.
+    Layout: top to bottom, one cluster per stack, a stack above the stacks it depends on
+    (functions, then data). Each stack is a band of rows by tier (failure queues; functions
+    and event source mappings; tables and DAX; roles and network), pinned with `rank=same`.
+    Bands never share a row and edges mostly join neighbouring rows, so Graphviz keeps the
+    stack clusters apart instead of routing edges around them.
     """
 
     def __init__(self, assembly: Assembly) -> None:
@@ -635,7 +644,7 @@ class _Builder:
         assembly = self.assembly
         label = f"<b>{html(stack)}</b>"
         if description:
-            label += f"<br/>{_small(html(description))}"
+            label += f'<br align="left"/>{_small(html(description))}<br align="left"/>'
         lines = [
             f"  subgraph cluster_stack_{number} {{",
             f'    label=<{label}>; style="rounded"; color="{MUTED}"; fontsize=11;',
@@ -671,7 +680,10 @@ class _Builder:
         details = [vpc.cidr, *(f"{endpoint} endpoint" for endpoint in vpc.endpoints)]
         if vpc.flow_logs:
             details.append("flow logs")
-        label = f"<b>VPC {html(short_path(vpc.path))}</b><br/>{_small(html(' · '.join(details)))}"
+        label = (
+            f'<b>VPC {html(short_path(vpc.path))}</b><br align="left"/>'
+            f'{_small(html(" · ".join(details)))}<br align="left"/>'
+        )
         lines = [
             f"    subgraph cluster_vpc_{suffix} {{",
             f'      label=<{label}>; style="rounded,dashed"; color="{NETWORK_COLOUR}";',
@@ -696,7 +708,7 @@ class _Builder:
     # -- layout
 
     def stack_order(self) -> list[str]:
-        """Stacks left to right: a stack before the stacks it depends on."""
+        """Stacks top to bottom: a stack before the stacks it depends on."""
         names = [stack.name for stack in self.assembly.stacks]
         depends = {
             stack.name: set(stack.dependencies) & set(names) for stack in self.assembly.stacks
@@ -710,11 +722,7 @@ class _Builder:
         return ordered
 
     def rank_groups(self) -> list[list[str]]:
-        """Nodes by rank: each stack its own band of rows, in tier order within the band.
-
-        Bands never share a row and every edge joins neighbouring rows, so Graphviz can
-        keep the stack clusters apart without routing edges around them.
-        """
+        """Nodes by rank: each stack its own band of rows, in tier order within the band."""
         groups: list[list[str]] = []
         for stack in self.stack_order():
             tiers: dict[int, list[str]] = defaultdict(list)
@@ -825,7 +833,7 @@ def find_dot(explicit: str | None = None) -> str:
     candidate = explicit or os.environ.get(DOT_ENV) or "dot"
     found = shutil.which(candidate)
     if found is None:
-        raise DiagramError(
+        raise GraphvizMissing(
             f"Graphviz `dot` not found ({candidate!r}); install it with `make graphviz` "
             "(Debian package graphviz) or point $GRAPHVIZ_DOT at it"
         )
@@ -852,9 +860,8 @@ def render(
                 command, input=dot_source, capture_output=True, text=True, check=False
             )
             if result.returncode != 0:
-                raise DiagramError(
-                    f"dot -T{fmt} failed ({result.returncode}): {result.stderr.strip()}"
-                )
+                reason = "; ".join(line.strip() for line in result.stderr.splitlines() if line)
+                raise RenderFailed(f"dot -T{fmt} failed ({result.returncode}): {reason}")
             staged.append(target)
         out_base.parent.mkdir(parents=True, exist_ok=True)
         for source in staged:
@@ -895,9 +902,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AssemblyError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except DiagramError as error:
+    except GraphvizMissing as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_NO_GRAPHVIZ if "not found" in str(error) else EXIT_RENDER_FAILED
+        return EXIT_NO_GRAPHVIZ
+    except RenderFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_RENDER_FAILED
     for path in written:
         print(f"wrote {path}")
     return 0
