@@ -23,6 +23,5 @@ graphviz: ## Install Graphviz (Debian `graphviz`) if `dot` is missing.
 
 diagram: install graphviz ## Draw STAGE's synthesized stacks into docs/architecture-STAGE.{svg,png}.
 	@echo "==> synth $(STAGE) into $(DIAGRAM_ASSEMBLY)"
-	@mkdir -p $(DIAGRAM_ASSEMBLY)
 	@$(CDK) synth -c stage=$(STAGE) --quiet --output $(DIAGRAM_ASSEMBLY)
 	$(PY) -m docgen.diagram --stage $(STAGE) --assembly $(DIAGRAM_ASSEMBLY) --out $(DIAGRAM_OUT)
