@@ -52,7 +52,7 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting.
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: install lint ## Lint, then every test (unit, infrastructure, integration).
+test: install lint $(TEST_PREREQS) ## Lint, then every test (unit, infrastructure, integration, docgen).
 	$(PY) -m pytest
 
 infra: install ## Only the infrastructure tests (assertions, snapshots, cdk-nag, cfn-lint).

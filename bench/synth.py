@@ -1,7 +1,9 @@
 """Synth benchmark: the whole app next to an empty app (the jsii start-up floor), same run.
 
 Each is run as its own `python` process, as the CDK CLI runs `app.py`, at least three
-times; the medians and their ratio go to `bench/results/synth.json`.
+times; the medians and their ratio go to `bench/results/synth.json`. The app is also timed
+with the cdk-nag packs forced on (`-c nag=true`), as a prod synth and the test suite run them,
+so the cost of the checks is on record next to the default synth of the stage.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ app.synth()
 """
 
 
-def cli_context(stage: str) -> dict[str, object]:
-    """What `cdk synth -c stage=...` hands the app: cdk.json's context plus the stage."""
+def cli_context(stage: str, **settings: object) -> dict[str, object]:
+    """What `cdk synth -c stage=... [-c key=value]` hands the app: cdk.json's context and those."""
     context: dict[str, object] = json.loads((REPO / "cdk.json").read_text())["context"]
-    return {**context, "stage": stage}
+    return {**context, "stage": stage, **settings}
 
 
 def time_run(arguments: list[str], context: dict[str, object]) -> float:
@@ -42,21 +44,26 @@ def time_run(arguments: list[str], context: dict[str, object]) -> float:
 
 
 def measure(runs: int, stage: str) -> dict[str, object]:
-    """Median wall time of the full and the empty app, interleaved so drift hits both."""
+    """Median wall times of the app, the app with cdk-nag, and the empty app, interleaved."""
     full: list[float] = []
+    nagged: list[float] = []
     empty: list[float] = []
     context = cli_context(stage)
     for _ in range(runs):
         full.append(time_run([sys.executable, "app.py"], context))
+        nagged.append(time_run([sys.executable, "app.py"], cli_context(stage, nag=True)))
         empty.append(time_run([sys.executable, "-c", EMPTY_APP], context))
-    full_s, empty_s = statistics.median(full), statistics.median(empty)
+    full_s, nagged_s, empty_s = (statistics.median(times) for times in (full, nagged, empty))
     return {
         "full_app_s": round(full_s, 3),
         "empty_app_s": round(empty_s, 3),
         "ratio": round(full_s / empty_s, 3),
+        "full_app_with_nag_s": round(nagged_s, 3),
+        "ratio_with_nag": round(nagged_s / empty_s, 3),
         "stage": stage,
         "runs": runs,
         "full_app_runs_s": [round(t, 3) for t in full],
+        "full_app_with_nag_runs_s": [round(t, 3) for t in nagged],
         "empty_app_runs_s": [round(t, 3) for t in empty],
     }
 
