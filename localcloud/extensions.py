@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localcloud import cfn, lambda_runner, streams
+from localcloud import cfn, dynamodb, lambda_runner, streams
 from localcloud.patches import PatchSet
 from localcloud.settings import Settings
 
@@ -10,11 +10,12 @@ _installed: list[PatchSet] = []
 
 
 def install(settings: Settings) -> None:
-    """Install the CloudFormation fixes, the Lambda runner and the stream poller."""
+    """Install the CloudFormation fixes, DynamoDB write lock, Lambda runner and stream poller."""
     cfn.PATCHES.install()
+    dynamodb.PATCHES.install()
     lambda_runner.install(settings)
     streams.install(settings)
-    _installed[:] = [cfn.PATCHES, lambda_runner.PATCHES, streams.PATCHES]
+    _installed[:] = [cfn.PATCHES, dynamodb.PATCHES, lambda_runner.PATCHES, streams.PATCHES]
 
 
 def installed_names() -> list[str]:

@@ -24,22 +24,10 @@ from tests.support.backends import dynamodb_client
 THREADS = 50
 
 
-# moto 5.2.5's `transact_write_items` takes no lock: it checks each item's condition while
-# other requests run, and a cancelled transaction "rolls back" by restoring a deep copy of
-# the whole table taken when it started, which also erases writes that other transactions
-# committed meanwhile. Races on moto's server can therefore end with two owners of one
-# email (seen: 2-4 of 20 concurrent email moves "succeed"). DynamoDB Local, like DynamoDB,
-# isolates transactions: there the assertions below are strict.
-MOTO_NOT_ISOLATED = (
-    "moto's TransactWriteItems is not isolated between concurrent requests "
-    "(no lock; rollback restores a whole-table snapshot)"
-)
-
-
-@pytest.fixture(autouse=True)
-def _moto_is_not_the_reference(request: pytest.FixtureRequest, ddb_backend: str) -> None:
-    if ddb_backend == "moto":
-        request.applymarker(pytest.mark.xfail(reason=MOTO_NOT_ISOLATED, strict=False))
+# moto 5.2.5 alone does not isolate transactions (no lock; a cancelled one restores a copy of
+# the table, erasing concurrent writes): races there ended with two owners of one email. The
+# "moto" backend here is moto with the local cloud's write lock (`localcloud.dynamodb`), as
+# `make deploy` serves it; on it and on DynamoDB Local the assertions below are strict.
 
 
 @pytest.fixture

@@ -106,7 +106,14 @@ def drop_all_tables(endpoint: str) -> None:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """moto's server in a thread on a free port, for the whole session."""
+    """moto's server in a thread on a free port, for the whole session.
+
+    With the local cloud's DynamoDB write lock (`localcloud.dynamodb`), so its DynamoDB is the
+    one `make deploy` serves: transactions are isolated, as on DynamoDB.
+    """
+    from localcloud import dynamodb
+
+    dynamodb.PATCHES.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
