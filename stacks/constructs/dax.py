@@ -22,9 +22,11 @@ from stacks.nag import acknowledge, acknowledge_table_key_actions
 class DaxCluster(Construct):
     """A DAX cluster caching `tables`, reachable only from `client_security_group` over TLS.
 
-    It owns an isolated VPC (no NAT, no internet route) with a DynamoDB gateway endpoint and
-    flow logs; functions that read through DAX run in `vpc` with `client_security_group`.
-    Server-side encryption and TLS endpoint encryption are always on.
+    It owns an isolated VPC (no NAT, no internet route) with a DynamoDB gateway endpoint, an
+    X-Ray interface endpoint (the functions' traces have no other way out) and flow logs;
+    functions that read through DAX run in `vpc` with `client_security_group`, whose only
+    egress is the cluster's TLS port and the X-Ray endpoint. Server-side encryption and TLS
+    endpoint encryption are always on.
     """
 
     def __init__(
@@ -70,7 +72,7 @@ class DaxCluster(Construct):
             "ClientSecurityGroup",
             vpc=self.vpc,
             description="Lambda functions that read through DAX",
-            allow_all_outbound=True,
+            allow_all_outbound=False,
         )
         self.security_group = ec2.SecurityGroup(
             self,
@@ -83,6 +85,30 @@ class DaxCluster(Construct):
             peer=self.client_security_group,
             connection=ec2.Port.tcp(config.port),
             description="DAX TLS endpoint from the client security group",
+        )
+        self.client_security_group.add_egress_rule(
+            peer=self.security_group,
+            connection=ec2.Port.tcp(config.port),
+            description="DAX TLS endpoint of the cluster",
+        )
+        # Active tracing sends segments from inside the function's network: in isolated
+        # subnets they need an interface endpoint, or they are silently lost.
+        xray_security_group = ec2.SecurityGroup(
+            self,
+            "XRayEndpointSecurityGroup",
+            vpc=self.vpc,
+            description="X-Ray interface endpoint: HTTPS from DAX clients only",
+            allow_all_outbound=False,
+        )
+        self.xray_endpoint = self.vpc.add_interface_endpoint(
+            "XRayEndpoint",
+            service=ec2.InterfaceVpcEndpointAwsService.XRAY,
+            subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            security_groups=[xray_security_group],
+            open=False,
+        )
+        self.xray_endpoint.connections.allow_default_port_from(
+            self.client_security_group, "X-Ray traces from the functions that read through DAX"
         )
 
         self.role = iam.Role(

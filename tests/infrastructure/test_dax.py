@@ -45,9 +45,19 @@ def test_subnet_group_uses_the_isolated_subnets_of_its_vpc(prod: SynthesizedStag
     # Isolated: no NAT gateway, no internet gateway; DynamoDB through a gateway endpoint.
     prod.data.resource_count_is("AWS::EC2::NatGateway", 0)
     prod.data.resource_count_is("AWS::EC2::InternetGateway", 0)
-    _, endpoint = only(prod, "AWS::EC2::VPCEndpoint")
-    assert endpoint["VpcEndpointType"] == "Gateway"
-    assert "dynamodb" in str(render(endpoint["ServiceName"]))
+    endpoints = {
+        str(render(endpoint["Properties"]["ServiceName"])).rsplit(".", 1)[-1]: endpoint[
+            "Properties"
+        ]
+        for endpoint in prod.data.find_resources("AWS::EC2::VPCEndpoint").values()
+    }
+    assert set(endpoints) == {"dynamodb", "xray"}
+    assert endpoints["dynamodb"]["VpcEndpointType"] == "Gateway"
+    # The functions' traces leave the isolated subnets through an interface endpoint.
+    xray = endpoints["xray"]
+    assert xray["VpcEndpointType"] == "Interface"
+    assert xray["PrivateDnsEnabled"] is True
+    assert sorted(render(xray["SubnetIds"])) == sorted(f"${{{s}}}" for s in subnets)
     prod.data.resource_count_is("AWS::EC2::FlowLog", 1)
 
 
@@ -61,27 +71,65 @@ def test_parameter_group_sets_the_configured_ttls(prod: SynthesizedStage) -> Non
     assert cluster["ParameterGroupName"] == {"Ref": parameter_group_id}
 
 
-def test_dax_port_is_open_only_to_the_client_security_group(prod: SynthesizedStage) -> None:
-    _, cluster = only(prod, "AWS::DAX::Cluster")
+def group_rules(stage: SynthesizedStage, rule_type: str) -> set[tuple[str, str, int, int]]:
+    """(group, peer group, from port, to port) of every standalone rule of `rule_type`."""
+    peer_key = (
+        "SourceSecurityGroupId" if rule_type.endswith("Ingress") else ("DestinationSecurityGroupId")
+    )
+    rules = set()
+    for rule in stage.data.find_resources(rule_type).values():
+        properties = rule["Properties"]
+        assert properties["IpProtocol"] == "tcp"
+        rules.add(
+            (
+                properties["GroupId"]["Fn::GetAtt"][0],
+                properties[peer_key]["Fn::GetAtt"][0],
+                properties["FromPort"],
+                properties["ToPort"],
+            )
+        )
+    return rules
+
+
+def security_groups(stage: SynthesizedStage) -> tuple[str, str, str]:
+    """Logical ids of the cluster's, the clients' and the X-Ray endpoint's security groups."""
+    _, cluster = only(stage, "AWS::DAX::Cluster")
     (cluster_group,) = cluster["SecurityGroupIds"]
-    cluster_group_id = cluster_group["Fn::GetAtt"][0]
-    groups = prod.data.find_resources("AWS::EC2::SecurityGroup")
-    assert set(groups) >= {cluster_group_id}
-    (client_group_id,) = set(groups) - {cluster_group_id}
-    # No inline ingress anywhere; one ingress rule, on the TLS port, from the clients only.
-    for group in groups.values():
+    endpoint = next(
+        properties["Properties"]
+        for properties in stage.data.find_resources("AWS::EC2::VPCEndpoint").values()
+        if properties["Properties"]["VpcEndpointType"] == "Interface"
+    )
+    (endpoint_group,) = endpoint["SecurityGroupIds"]
+    ids = {cluster_group["Fn::GetAtt"][0], endpoint_group["Fn::GetAtt"][0]}
+    (client_group,) = set(stage.data.find_resources("AWS::EC2::SecurityGroup")) - ids
+    return cluster_group["Fn::GetAtt"][0], client_group, endpoint_group["Fn::GetAtt"][0]
+
+
+def test_dax_port_is_open_only_to_the_client_security_group(prod: SynthesizedStage) -> None:
+    cluster_group, client_group, endpoint_group = security_groups(prod)
+    port = prod.config.dax.port
+    # No inline ingress anywhere: the cluster admits the clients on the TLS port only, and
+    # the X-Ray endpoint admits them on HTTPS.
+    for group in prod.data.find_resources("AWS::EC2::SecurityGroup").values():
         assert "SecurityGroupIngress" not in group["Properties"]
-    rules = prod.data.find_resources("AWS::EC2::SecurityGroupIngress")
-    assert [rule["Properties"] for rule in rules.values()] == [
-        {
-            "IpProtocol": "tcp",
-            "FromPort": prod.config.dax.port,
-            "ToPort": prod.config.dax.port,
-            "GroupId": {"Fn::GetAtt": [cluster_group_id, "GroupId"]},
-            "SourceSecurityGroupId": {"Fn::GetAtt": [client_group_id, "GroupId"]},
-            "Description": "DAX TLS endpoint from the client security group",
-        }
-    ]
+    assert group_rules(prod, "AWS::EC2::SecurityGroupIngress") == {
+        (cluster_group, client_group, port, port),
+        (endpoint_group, client_group, 443, 443),
+    }
+
+
+def test_dax_clients_reach_only_the_cluster_and_the_xray_endpoint(
+    prod: SynthesizedStage,
+) -> None:
+    cluster_group, client_group, endpoint_group = security_groups(prod)
+    client = prod.data.to_json()["Resources"][client_group]["Properties"]
+    assert "SecurityGroupEgress" not in client  # no "all outbound" default
+    port = prod.config.dax.port
+    assert group_rules(prod, "AWS::EC2::SecurityGroupEgress") == {
+        (client_group, cluster_group, port, port),
+        (client_group, endpoint_group, 443, 443),
+    }
 
 
 def test_dax_role_reaches_exactly_the_cached_tables(prod: SynthesizedStage) -> None:
