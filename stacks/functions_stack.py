@@ -21,8 +21,8 @@ from stacks.data_stack import log_retention, pascal_case
 from stacks.nag import acknowledge, acknowledge_table_key_actions
 
 # Exactly what each handler calls (lambda_src/README.md), and nothing more. user-manager:
-# seed 003's six actions plus the batch actions of its BATCH_CREATE / BATCH_GET; its
-# TransactWriteItems calls are authorized as their Put/Update/Delete parts.
+# seed 003's six actions plus BatchGetItem for BATCH_GET; its TransactWriteItems calls
+# (CREATE, UPDATE, DELETE, BATCH_CREATE) are authorized as their Put/Update/Delete parts.
 USER_MANAGER_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -31,7 +31,6 @@ USER_MANAGER_ACTIONS = (
     "dynamodb:Query",
     "dynamodb:Scan",
     "dynamodb:BatchGetItem",
-    "dynamodb:BatchWriteItem",
 )
 # The stream processor re-reads a group row (Query on the table), finds a group's rows
 # (Query on the GSI) and moves a row's `sk`, a key, with a Delete + Put transaction.

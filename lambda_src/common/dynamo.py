@@ -35,7 +35,6 @@ CLIENT_CONFIG = Config(
 )
 
 # DynamoDB's limits on one call.
-BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
 
 
@@ -108,34 +107,6 @@ def check_reasons(reasons: list[str], expected: frozenset[str]) -> None:
 def backoff_delay(attempt: int, *, base_s: float = 0.05, cap_s: float = 2.0) -> float:
     """Exponential backoff with full jitter for retry number `attempt` (0-based)."""
     return random.uniform(0, min(cap_s, base_s * (2**attempt)))
-
-
-def batch_write(
-    client: Any,
-    table: str,
-    requests: list[dict[str, Any]],
-    *,
-    max_attempts: int = 8,
-    sleep: Sleep = time.sleep,
-) -> None:
-    """Send `requests` (`PutRequest`/`DeleteRequest`) with `BatchWriteItem`, 25 at a time.
-
-    Items DynamoDB returns as unprocessed are sent again with backoff; after `max_attempts`
-    rounds without finishing, `UnavailableError` says how many are left.
-    """
-    for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-        pending: dict[str, Any] = {table: requests[start : start + BATCH_WRITE_LIMIT]}
-        for attempt in range(max_attempts):
-            response = client.batch_write_item(RequestItems=pending)
-            pending = response.get("UnprocessedItems") or {}
-            if not pending:
-                break
-            sleep(backoff_delay(attempt))
-        else:
-            left = sum(len(batch) for batch in pending.values())
-            raise UnavailableError(
-                f"{left} write(s) were still unprocessed after {max_attempts} attempts; retry"
-            )
 
 
 def batch_get(

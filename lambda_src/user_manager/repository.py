@@ -31,6 +31,8 @@ CONDITION_FAILED = "ConditionalCheckFailed"
 EMAIL_KEY_CONDITION = "#email = :email"
 EMAIL_KEY_NAMES = {"#email": "email"}
 _EXPECTED_REASONS = frozenset({CONDITION_FAILED, "TransactionConflict"})
+# A user and its uniqueness row are two of the 100 items one transaction may write.
+MAX_BATCH_USERS = 50
 
 
 class UserNotFound(NotFoundError):
@@ -415,23 +417,32 @@ class UserRepository:
         raise ConcurrentUpdate(user_id)
 
     def batch_create(self, users: list[Item], *, now: int) -> None:
-        """Write `users` and their uniqueness rows with `BatchWriteItem`.
+        """Write `users` and their uniqueness rows in one transaction: all of them, or none.
 
-        `BatchWriteItem` takes no conditions, so existing ids and taken emails are checked
-        first with one `BatchGetItem` (409 naming them; nothing written). That check is not
-        isolated from a concurrent `CREATE` of the same id or email in the instant between
-        the read and the write: use `CREATE` where that race matters.
+        Every row is a conditional put, as in `create`, so a concurrent `CREATE` of the same id
+        or email cannot slip in between a check and the write. At most 25 users (50 rows, of
+        the 100 a transaction may hold). Raises `UserAlreadyExists` naming every taken id, or
+        `EmailInUse` naming every taken email; `ConcurrentUpdate` if competing transactions
+        kept cancelling ours.
         """
+        if len(users) > MAX_BATCH_USERS:
+            raise ValueError(f"batch_create takes at most {MAX_BATCH_USERS} users")
         locks = [self._lock_item(user) for user in users]
-        keys = [str(user[KEY]) for user in users] + [str(lock[KEY]) for lock in locks]
-        existing = self.batch_get(keys, now=now)
-        taken_ids = sorted(str(item[KEY]) for item in existing if OWNER not in item)
+        reasons = self._transact([self._claim(item, now) for item in (*users, *locks)])
+        if reasons is None:
+            return
+        # One code per row, users first, then their uniqueness rows (padded if unreported).
+        count = len(users)
+        failed = [reason == CONDITION_FAILED for reason in reasons[: 2 * count]]
+        failed += [False] * (2 * count - len(failed))
+        taken_ids = sorted(
+            str(user[KEY]) for user, taken in zip(users, failed[:count], strict=True) if taken
+        )
         taken_emails = sorted(
-            str(item[KEY]).removeprefix(LOCK_PREFIX) for item in existing if OWNER in item
+            str(user["email"]) for user, taken in zip(users, failed[count:], strict=True) if taken
         )
         if taken_ids:
             raise UserAlreadyExists(taken_ids)
         if taken_emails:
             raise EmailInUse(taken_emails)
-        requests = [{"PutRequest": {"Item": serialize(item)}} for item in (*users, *locks)]
-        dynamo.batch_write(self.client, self.table, requests, sleep=self.sleep)
+        raise ConcurrentUpdate(", ".join(str(user[KEY]) for user in users))

@@ -101,7 +101,7 @@ class UserService:
         return self.repository.find_by_email(email, now=epoch)
 
     def batch_create(self, users: list[NewUser]) -> list[Item]:
-        """Create all `users` with `BatchWriteItem`, or none if an id or email is taken."""
+        """Create all `users` in one transaction, or none if an id or email is taken."""
         epoch, stamp = self._now()
         items = [self._item(user, epoch, stamp) for user in users]
         self.repository.batch_create(items, now=epoch)

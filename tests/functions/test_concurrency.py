@@ -91,3 +91,35 @@ def test_concurrent_email_moves_to_one_address_leave_one_owner(service: UserServ
     assert len(users) == count and len(locks) == count
     for row in users:
         assert locks[f"EMAIL#{row['email']['S']}"] == row["userId"]["S"]
+
+
+def test_batch_creates_racing_creates_never_share_an_email(service: UserService) -> None:
+    # Half the threads create one user, half a batch of five; all want the same five emails.
+    emails = [f"shared-{n}@example.com" for n in range(5)]
+
+    def event(n: int) -> dict[str, Any]:
+        if n % 2:
+            data = {"userId": f"single-{n:02d}", "email": emails[n % 5], "name": "S"}
+            return {"action": "CREATE", "data": data}
+        users = [
+            {"userId": f"batch-{n:02d}-{k}", "email": email, "name": "B"}
+            for k, email in enumerate(emails)
+        ]
+        return {"action": "BATCH_CREATE", "users": users}
+
+    results = race(20, event, service)
+    assert {status for status, _ in results} <= {201, 409}
+    repository = service.repository
+    rows = scan_all(repository.client, repository.table)
+    users = [row for row in rows if "ownerId" not in row]
+    locks = {row["userId"]["S"]: row["ownerId"]["S"] for row in rows if "ownerId" in row}
+    # Each email is held once, by the user whose row names it; no row lacks its partner.
+    assert sorted(locks) == sorted(f"EMAIL#{email}" for email in emails)
+    assert len(users) == len(locks)
+    for row in users:
+        assert locks[f"EMAIL#{row['email']['S']}"] == row["userId"]["S"]
+    # A batch is all or nothing: its users are either all there or none.
+    by_batch = Counter(
+        row["userId"]["S"].rsplit("-", 1)[0] for row in users if "batch" in row["userId"]["S"]
+    )
+    assert set(by_batch.values()) <= {5}

@@ -503,23 +503,40 @@ def _stubbed_service(table: str) -> tuple[Any, UserService]:
     return client, UserService(repository)
 
 
-def test_batch_write_retries_unprocessed_items(table: str) -> None:
-    """`BatchWriteItem` may leave items unprocessed; exactly those are sent again."""
-    client, service = _stubbed_service(table)
-    repository = service.repository
-    users = [{"userId": "b1", "email": "b1@x.io", "name": "B"}]
-    lock_key = {"userId": {"S": "EMAIL#b1@x.io"}}
-    with Stubber(client) as stub:
-        stub.add_response("batch_get_item", {"Responses": {table: []}})
-        unprocessed = {"PutRequest": {"Item": {**lock_key, "ownerId": {"S": "b1"}}}}
-        stub.add_response("batch_write_item", {"UnprocessedItems": {table: [unprocessed]}})
-        stub.add_response(
-            "batch_write_item",
-            {"UnprocessedItems": {}},
-            expected_params={"RequestItems": {table: [unprocessed]}},
-        )
-        repository.batch_create(users, now=0)
-        stub.assert_no_pending_responses()
+def test_batch_create_is_one_transaction_of_conditional_puts(
+    service: UserService, moto_client: Any, table: str
+) -> None:
+    """No read-then-write window: every row is a conditional put of one transaction."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        sent.append((model.name, params))
+
+    moto_client.meta.events.register("provide-client-params.dynamodb.*", record)
+    status, _ = call(service, {"action": "BATCH_CREATE", "users": batch_users(3)})
+    assert status == 201
+    assert [operation for operation, _ in sent] == ["TransactWriteItems"]
+    items = sent[0][1]["TransactItems"]
+    assert len(items) == 6
+    keys = [item["Put"]["Item"]["userId"]["S"] for item in items]
+    assert keys == [f"batch-{n:02d}" for n in range(3)] + [
+        f"EMAIL#batch-{n:02d}@example.com" for n in range(3)
+    ]
+    for item in items:
+        assert item["Put"]["TableName"] == table
+        assert item["Put"]["ConditionExpression"].startswith("attribute_not_exists(#pk)")
+
+
+def test_batch_create_names_every_taken_email(
+    service: UserService, moto_client: Any, table: str
+) -> None:
+    create(service, userId="one", email="batch-01@example.com")
+    create(service, userId="two", email="batch-03@example.com")
+    before = scan_all(moto_client, table)
+    status, payload = call(service, {"action": "BATCH_CREATE", "users": batch_users(5)})
+    assert (status, payload["field"]) == (409, "email")
+    assert "batch-01@example.com, batch-03@example.com" in payload["error"]
+    assert scan_all(moto_client, table) == before
 
 
 def test_batch_get_gives_503_when_keys_stay_unprocessed(table: str) -> None:
