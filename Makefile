@@ -46,7 +46,7 @@ install: $(PY_STAMP) $(NODE_STAMP) ## Create the venv and install the pinned CDK
 lint: $(PY_STAMP) ## ruff and mypy.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app.py stacks lambda_src scripts localcloud bench docgen
+	$(VENV)/bin/mypy app.py stacks lambda_src scripts localcloud bench docgen tests
 
 format: $(PY_STAMP) ## Apply ruff's fixes and formatting.
 	$(VENV)/bin/ruff check --fix .

@@ -204,11 +204,11 @@ def test_event_source_mappings_are_drawn_with_their_settings_and_failure_queue(
         assert f"{mapping['MaximumRetryAttempts']} retries" in text
         assert ("bisect batch on error" in text) == mapping["BisectBatchOnFunctionError"]
     arrows = {(edge.source, edge.target) for edge in parse_edges(dot)}
-    for mapping in model.event_source_mappings:
-        assert mapping.source_table and mapping.function and mapping.on_failure
-        assert (node_id(mapping.source_table), node_id(mapping.id)) in arrows
-        assert (node_id(mapping.id), node_id(mapping.function)) in arrows
-        assert (node_id(mapping.id), node_id(mapping.on_failure)) in arrows
+    for drawn in model.event_source_mappings:
+        assert drawn.source_table and drawn.function and drawn.on_failure
+        assert (node_id(drawn.source_table), node_id(drawn.id)) in arrows
+        assert (node_id(drawn.id), node_id(drawn.function)) in arrows
+        assert (node_id(drawn.id), node_id(drawn.on_failure)) in arrows
 
 
 def test_grant_edges_carry_exactly_each_role_s_data_actions(model: Assembly, dot: str) -> None:

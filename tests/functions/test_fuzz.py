@@ -99,8 +99,10 @@ bad_updates = (
     | st.just({})
     | st.sampled_from([{"userId": "x"}, {"version": 2}, {"createdAt": "x"}, {"colour": 1}])
 )
-bad_users = not_list | st.just([]) | st.lists(not_object, min_size=1, max_size=3)
-bad_ids = (
+bad_users: st.SearchStrategy[Any] = (
+    not_list | st.just([]) | st.lists(not_object, min_size=1, max_size=3)
+)
+bad_ids: st.SearchStrategy[Any] = (
     not_list | st.just([]) | st.lists(not_string, min_size=1, max_size=3) | st.just(["a", "a"])
 )
 

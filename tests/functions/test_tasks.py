@@ -170,7 +170,7 @@ def test_a_missing_task_is_not_cached(service: TaskService, moto_client: Any, ta
 def test_cache_returns_copies_and_evicts_the_oldest() -> None:
     ticker = Ticker()
     cache = TtlCache(30, max_entries=2, clock=ticker)
-    value = {"id": "t1", "tags": ["a"]}
+    value: dict[str, Any] = {"id": "t1", "tags": ["a"]}
     cache.put("a", value)
     value["tags"].append("mutated")
     got = cache.get("a")
