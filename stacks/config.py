@@ -267,7 +267,8 @@ class StageConfig:
     # The local cloud runs handlers with the repo's own environment, which already has them.
     bundle_dependencies: bool = False
     # Run the cdk-nag packs in every `cdk synth` of this stage (an unacknowledged finding then
-    # fails synth and deploy). The test suite runs them on every stage regardless.
+    # fails synth and deploy). On for every stage; `-c nag=false` skips them for a quick
+    # iteration. The test suite runs them on every stage regardless.
     nag_on_synth: bool = True
 
     @property
@@ -415,8 +416,6 @@ def _local() -> StageConfig:
         encryption=Encryption.AWS_OWNED,
         alarms=False,
         log_retention_days=7,
-        # The laptop loop (synth, cdklocal deploy) skips the packs; `make test` and prod do not.
-        nag_on_synth=False,
     )
 
 

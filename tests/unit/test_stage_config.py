@@ -124,8 +124,8 @@ def test_lookup_errors_name_the_missing_thing() -> None:
 
 def test_nag_on_synth_per_stage_and_override() -> None:
     assert stage_config("prod").nag_on_synth is True
-    assert stage_config("local").nag_on_synth is False
-    assert stage_config("local", {"nag": "true"}).nag_on_synth is True
+    assert stage_config("local").nag_on_synth is True
+    assert stage_config("local", {"nag": "false"}).nag_on_synth is False
     assert stage_config("prod", {"nag": "off"}).nag_on_synth is False
     with pytest.raises(ConfigError, match="nag must be true or false"):
         stage_config("local", {"nag": "sometimes"})
