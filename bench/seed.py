@@ -1,8 +1,8 @@
 """Seed benchmark: the tutorial's put_item loop, our seeder and a raw BatchWriteItem floor.
 
 All three write the same 20,000 message items (the messages key schema, no stream, no
-indexes) into an empty table, one after the other in the same run, on moto's server (the
-local cloud's engine, started here as its own process on a free port) and then on AWS's
+indexes) into an empty table, one after the other in the same run, on the local cloud (moto
+with our extensions, `python -m localcloud`, started here on a free port) and then on AWS's
 DynamoDB Local. Then the table is scanned to the end, sequentially and in parallel.
 
 - loop:   one `put_item` per item, one thread (the tutorials' `bin/ddb/seed`).
@@ -77,10 +77,10 @@ def message_items(count: int) -> list[WireItem]:
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """moto's server as its own process (like the local cloud) on a free port."""
+    """The local cloud (moto's server with our extensions) as its own process on a free port."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "localcloud", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -94,7 +94,7 @@ def moto_server() -> Iterator[str]:
                 break
             except (BotoCoreError, ClientError):
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("moto server did not start") from None
+                    raise RuntimeError("the local cloud did not start") from None
                 time.sleep(0.1)
         yield endpoint
     finally:
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results["dynamodb_local"]), flush=True)
     results["run"] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "engine_on_top_level": "moto server (the local cloud's engine)"
+        "engine_on_top_level": "the local cloud (moto server with our extensions)"
         if "moto" in engines
         else None,
         "seeder_concurrency": DEFAULT_CONCURRENCY,
