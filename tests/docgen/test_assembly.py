@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from docgen.assembly import Assembly, AssemblyError, TargetKind, read_assembly, stages_in
-from stacks.config import StageConfig, stage_config
 from stacks.functions_stack import (
     MESSAGE_STREAM_INDEX_ACTIONS,
     MESSAGE_STREAM_TABLE_ACTIONS,
@@ -22,23 +21,10 @@ from stacks.functions_stack import (
     TASKS_TABLE_ACTIONS,
     USER_MANAGER_ACTIONS,
 )
-from tests.infrastructure.synth import SynthesizedStage, synthesize
+from tests.docgen.conftest import synthesized
+from tests.infrastructure.synth import SynthesizedStage
 
 pytestmark = pytest.mark.slow
-
-_SYNTHESIZED: dict[str, SynthesizedStage] = {}
-
-
-def synthesized(
-    factory: pytest.TempPathFactory, key: str, config: StageConfig | None = None
-) -> SynthesizedStage:
-    """Synthesize `key` (a stage name, or a name for `config`) once per session, as
-    `cdk synth` would. Synthesis takes seconds, so both docgen test modules share this cache.
-    """
-    if key not in _SYNTHESIZED:
-        outdir = Path(factory.mktemp(f"docgen-{key}"))
-        _SYNTHESIZED[key] = synthesize(config or stage_config(key), outdir)
-    return _SYNTHESIZED[key]
 
 
 def resources(stage: SynthesizedStage, kind: str) -> list[dict[str, Any]]:

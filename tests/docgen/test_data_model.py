@@ -58,50 +58,19 @@ from scripts.schema import create_table_request
 from scripts.target import Target
 from stacks.config import (
     AttributeType,
-    Capacity,
-    IndexSpec,
-    Projection,
     StageConfig,
-    TableSpec,
     stage_config,
 )
-from tests.infrastructure.synth import synthesize
+from tests.docgen.conftest import (
+    ADDED_INDEX,
+    synthesized_with_added_gsi,
+    with_table,
+)
+from tests.docgen.conftest import synthesized as synthesized_stage
 
 REGION = "us-east-1"
 ANCHOR = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 LATER = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-ADDED_INDEX = "handle-created-index"
-
-
-def with_table(config: StageConfig, table: TableSpec) -> StageConfig:
-    """`config` with the table of the same logical key replaced by `table`."""
-    tables = tuple(table if spec.key == table.key else spec for spec in config.tables)
-    return replace(config, tables=tables)
-
-
-def with_added_gsi(config: StageConfig) -> StageConfig:
-    """`config` plus a GSI on Users (`handle`, `createdAt`, INCLUDE `name`), config only."""
-    users = config.table("users")
-    index = IndexSpec(
-        ADDED_INDEX,
-        "handle",
-        "createdAt",
-        projection=Projection.INCLUDE,
-        non_key_attributes=("name",),
-        capacity=Capacity(read=2, write=1),
-    )
-    changed = replace(
-        users,
-        attributes=(
-            *users.attributes,
-            ("handle", AttributeType.STRING),
-            ("createdAt", AttributeType.STRING),
-        ),
-        global_indexes=(*users.global_indexes, index),
-    )
-    result = with_table(config, changed)
-    result.validate()
-    return result
 
 
 def sections(sheet: str) -> dict[str, str]:
@@ -135,13 +104,12 @@ class Synthesized:
 def synthesized(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Synthesized:
-    """The local stage, and the local stage plus a GSI; each synthesized once."""
-    config = stage_config("local")
-    if request.param != "local":
-        config = with_added_gsi(config)
-    outdir = Path(tmp_path_factory.mktemp("cdk-model"))
-    stage = synthesize(config, outdir, nag=False)
-    return Synthesized(config, dict(stage.data.to_json()), dict(stage.functions.to_json()))
+    """The local stage, and the local stage plus a GSI; each synthesized once per session."""
+    if request.param == "local":
+        stage = synthesized_stage(tmp_path_factory, "local")
+    else:
+        stage = synthesized_with_added_gsi(tmp_path_factory)
+    return Synthesized(stage.config, dict(stage.data.to_json()), dict(stage.functions.to_json()))
 
 
 def template_tables(template: dict[str, Any]) -> list[dict[str, Any]]:

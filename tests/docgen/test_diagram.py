@@ -10,7 +10,7 @@ import stat
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,8 @@ from docgen.diagram import (
     node_id,
     to_dot,
 )
-from stacks.config import AttributeType, Capacity, IndexSpec, Projection, stage_config
-from tests.docgen.test_assembly import resources, synthesized
+from tests.docgen.conftest import ADDED_INDEX, synthesized, synthesized_with_added_gsi
+from tests.docgen.test_assembly import resources
 from tests.infrastructure.synth import SynthesizedStage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -278,32 +278,16 @@ def test_dax_is_drawn_with_its_vpc_subnets_security_groups_and_role_when_enabled
 def test_an_added_gsi_appears_without_touching_the_generator(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    config = stage_config("local")
-    users = config.table("users")
-    added = IndexSpec(
-        "UsersByCreatedAt",
-        "createdAt",
-        "userId",
-        projection=Projection.INCLUDE,
-        non_key_attributes=("displayName",),
-        capacity=Capacity(read=2, write=1),
-    )
-    wider_users = replace(
-        users,
-        attributes=(*users.attributes, ("createdAt", AttributeType.NUMBER)),
-        global_indexes=(*users.global_indexes, added),
-    )
-    tables = tuple(wider_users if spec.key == "users" else spec for spec in config.tables)
-    stage = synthesized(tmp_path_factory, "local-extra-gsi", replace(config, tables=tables))
-
+    stage = synthesized_with_added_gsi(tmp_path_factory)
+    users = stage.config.table("users")
     model = read_assembly(stage.assembly_dir, "local")
-    index = model.table_named(users.table_name).index("UsersByCreatedAt")
-    assert (index.partition_key.name, index.partition_key.type) == ("createdAt", "N")
-    assert index.sort_key is not None and index.sort_key.name == "userId"
-    assert (index.projection, index.non_key_attributes) == ("INCLUDE", ("displayName",))
+    index = model.table_named(users.table_name).index(ADDED_INDEX)
+    assert (index.partition_key.name, index.partition_key.type) == ("handle", "S")
+    assert index.sort_key is not None and index.sort_key.name == "createdAt"
+    assert (index.projection, index.non_key_attributes) == ("INCLUDE", ("name",))
     text = label_text(to_dot(model))
-    assert "GSI UsersByCreatedAt" in text
-    assert "PK createdAt (N) · SK userId (S) · INCLUDE (displayName)" in text
+    assert f"GSI {ADDED_INDEX}" in text
+    assert "PK handle (S) · SK createdAt (S) · INCLUDE (name)" in text
 
 
 # --- rendering ---------------------------------------------------------------------------
