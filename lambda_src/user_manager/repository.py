@@ -420,8 +420,8 @@ class UserRepository:
         """Write `users` and their uniqueness rows in one transaction: all of them, or none.
 
         Every row is a conditional put, as in `create`, so a concurrent `CREATE` of the same id
-        or email cannot slip in between a check and the write. At most 25 users (50 rows, of
-        the 100 a transaction may hold). Raises `UserAlreadyExists` naming every taken id, or
+        or email cannot slip in between a check and the write. At most `MAX_BATCH_USERS` users
+        (a transaction holds at most 100 rows; the handler allows 25). Raises `UserAlreadyExists` naming every taken id, or
         `EmailInUse` naming every taken email; `ConcurrentUpdate` if competing transactions
         kept cancelling ours.
         """

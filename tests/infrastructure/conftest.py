@@ -28,14 +28,3 @@ def stage(request: pytest.FixtureRequest) -> SynthesizedStage:
     synthesized: SynthesizedStage = request.getfixturevalue(request.param)
     return synthesized
 
-
-@pytest.fixture(scope="session", params=["local", "prod"])
-def nag_checked(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> SynthesizedStage:
-    """Each stage synthesized with the cdk-nag packs on, whatever its `cdk synth` does."""
-    config = stage_config(request.param)
-    if config.nag_on_synth:
-        synthesized: SynthesizedStage = request.getfixturevalue(request.param)
-        return synthesized
-    return synthesize(config, Path(tmp_path_factory.mktemp(f"cdk-{config.name}-nag")), nag=True)
