@@ -421,9 +421,9 @@ class UserRepository:
 
         Every row is a conditional put, as in `create`, so a concurrent `CREATE` of the same id
         or email cannot slip in between a check and the write. At most `MAX_BATCH_USERS` users
-        (a transaction holds at most 100 rows; the handler allows 25). Raises `UserAlreadyExists` naming every taken id, or
-        `EmailInUse` naming every taken email; `ConcurrentUpdate` if competing transactions
-        kept cancelling ours.
+        (a transaction holds at most 100 rows; the handler allows 25). Raises
+        `UserAlreadyExists` naming every taken id, or `EmailInUse` naming every taken email;
+        `ConcurrentUpdate` if competing transactions kept cancelling ours.
         """
         if len(users) > MAX_BATCH_USERS:
             raise ValueError(f"batch_create takes at most {MAX_BATCH_USERS} users")
