@@ -27,4 +27,3 @@ def stage(request: pytest.FixtureRequest) -> SynthesizedStage:
     """Each stage in turn."""
     synthesized: SynthesizedStage = request.getfixturevalue(request.param)
     return synthesized
-
