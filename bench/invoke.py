@@ -13,6 +13,7 @@ import time
 
 from bench._cloud import client, create_function, local_cloud_on_free_port, percentile, write_result
 
+TARGET_P50_MS = 20.0
 HANDLER = """
 def handler(event, context):
     return {"echo": event.get("n")}
@@ -36,7 +37,10 @@ def measure(invocations: int) -> dict[str, object]:
             times.append((time.perf_counter() - started) * 1000)
             if body != {"echo": n} or "FunctionError" in response:
                 raise RuntimeError(f"unexpected response {body!r}")
+    p50 = percentile(times, 50)
     return {
+        "target_p50_ms": TARGET_P50_MS,
+        "target_met": p50 < TARGET_P50_MS,
         "invocations": invocations,
         "p50_ms": percentile(times, 50),
         "p95_ms": percentile(times, 95),

@@ -1,9 +1,12 @@
 """Seed benchmark: the tutorial's put_item loop, our seeder and a raw BatchWriteItem floor.
 
 All three write the same 20,000 message items (the messages key schema, no stream, no
-indexes) into an empty table, one after the other in the same run, on the local cloud (moto
-with our extensions, `python -m localcloud`, started here on a free port) and then on AWS's
-DynamoDB Local. Then the table is scanned to the end, sequentially and in parallel.
+indexes) into an empty table, one after the other in the same run, on the local cloud
+(`python -m localcloud serve`, started here on a free port: its front door forwards
+DynamoDB to its own DynamoDB Local) and then on a DynamoDB Local reached directly. Then the
+table is scanned to the end, sequentially and in parallel. The front door's cost is the
+ratio of the two: the local cloud's seeder and scans should keep at least 0.8x of DynamoDB
+Local's.
 
 - loop:   one `put_item` per item, one thread (the tutorials' `bin/ddb/seed`).
 - seeder: `scripts.seed.seed_table`, validation included, default concurrency.
@@ -15,7 +18,9 @@ last); the seeder and the floor then alternate for `--rounds` rounds and their m
 reported, with every round's figure. The loop runs once over all the items. The machine is
 shared, so the load average at the start and end is recorded beside the figures.
 
-Targets (issue 6): seeder >= 10x loop; floor <= 1.25x seeder. Results: bench/results/seed.json.
+Targets: seeder >= 10x loop; floor <= 1.25x seeder (issue 6); local cloud >= 0.8x DynamoDB
+Local directly for the seeder, the scan and the parallel scan (issue 17).
+Results: bench/results/seed.json.
 """
 
 from __future__ import annotations
@@ -25,8 +30,7 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,15 +39,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from localcloud.engine import Engine, free_port
 from scripts.codec import WireItem, to_wire
 from scripts.scan import build_request, scan_items
 from scripts.schema import create_table_request
 from scripts.seed import BATCH_SIZE, DEFAULT_CONCURRENCY, batches, seed_table
 from scripts.tables import describe_table
 from scripts.target import Target, resolve_target
-from tests.support.dynamodb_local import DynamoDBLocal, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "seed.json"
@@ -51,6 +55,7 @@ TABLE = "bench-messages"
 FLOOR_THREADS = 4
 SEEDER_MIN_SPEEDUP = 10.0
 FLOOR_MAX_RATIO = 1.25
+FRONT_DOOR_MIN_RATIO = 0.8
 
 
 def message_items(count: int) -> list[WireItem]:
@@ -76,34 +81,17 @@ def message_items(count: int) -> list[WireItem]:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """The local cloud (moto's server with our extensions) as its own process on a free port."""
+def local_cloud() -> Iterator[str]:
+    """The local cloud (front door + DynamoDB Local + moto) as its own process on a free port."""
+    from localcloud import launcher
+
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "localcloud", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        target = resolve_target("local", endpoint)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                target.client().list_tables(Limit=1)
-                break
-            except (BotoCoreError, ClientError):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the local cloud did not start") from None
-                time.sleep(0.1)
-        yield endpoint
-    finally:
-        process.terminate()
+    with tempfile.TemporaryDirectory(prefix="bench-seed-") as state:
+        endpoint, _ = launcher.start(port, Path(state))
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()  # werkzeug can linger on open keep-alive connections
-            process.wait(timeout=10)
+            yield endpoint.url
+        finally:
+            launcher.stop(port, Path(state))
 
 
 def fresh_table(target: Target) -> None:
@@ -233,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segments", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
-        "--engines", default="moto,dynamodb_local", help="comma-separated: moto, dynamodb_local"
+        "--engines",
+        default="local_cloud,dynamodb_local",
+        help="comma-separated: local_cloud, dynamodb_local",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -241,19 +231,27 @@ def main(argv: list[str] | None = None) -> int:
     items = message_items(args.items)
     results: dict[str, Any] = {}
     load_before = os.getloadavg()
-    if "moto" in engines:
-        with moto_server() as endpoint:
-            results.update(measure(endpoint, items, args.segments, args.rounds))
-        print(json.dumps(results), flush=True)
+    if "local_cloud" in engines:
+        with local_cloud() as endpoint:
+            results["local_cloud"] = measure(endpoint, items, args.segments, args.rounds)
+        print(json.dumps(results["local_cloud"]), flush=True)
     if "dynamodb_local" in engines:
-        with DynamoDBLocal() as engine:
+        with Engine() as engine:
             results["dynamodb_local"] = measure(engine.endpoint, items, args.segments, args.rounds)
         print(json.dumps(results["dynamodb_local"]), flush=True)
+    if {"local_cloud", "dynamodb_local"} <= set(results):
+        cloud, direct = results["local_cloud"], results["dynamodb_local"]
+        ratios = {
+            name: round(cloud[f"{name}_items_per_s"] / direct[f"{name}_items_per_s"], 3)
+            for name in ("seeder", "scan", "parallel_scan")
+        }
+        results["local_cloud_vs_dynamodb_local"] = {
+            **ratios,
+            "target_min": FRONT_DOOR_MIN_RATIO,
+            "targets_met": all(ratio >= FRONT_DOOR_MIN_RATIO for ratio in ratios.values()),
+        }
     results["run"] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "engine_on_top_level": "the local cloud (moto server with our extensions)"
-        if "moto" in engines
-        else None,
         "seeder_concurrency": DEFAULT_CONCURRENCY,
         "floor_threads": FLOOR_THREADS,
         "load_average_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
@@ -262,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {
             "seeder_vs_loop_min": SEEDER_MIN_SPEEDUP,
             "floor_vs_seeder_max": FLOOR_MAX_RATIO,
+            "local_cloud_vs_dynamodb_local_min": FRONT_DOOR_MIN_RATIO,
         },
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,5 +1,5 @@
-"""`python -m localcloud`: run the local cloud server in the foreground."""
+"""`python -m localcloud`: up, down, status, or serve (see `localcloud.launcher`)."""
 
-from localcloud.server import main
+from localcloud.launcher import main
 
-main()
+raise SystemExit(main())

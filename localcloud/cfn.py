@@ -18,10 +18,9 @@ upgrade that fixes the bug fails that test and the override can be deleted):
   gets its Outputs (nor its Exports registered, so a second stack's `Fn::ImportValue` fails)
   and sees no other stack's Exports. After execution we rebuild the outputs and register the
   exports as `create_stack` does, and, as AWS does, drop the stack's executed change sets.
-* `Table.update_from_cloudformation_json`: moto cannot update a table from a template, so a
-  new GSI never appeared and the table resource became `None` (every `Fn::GetAtt` on it then
-  failed). `parse_and_update_resource` keeps, with a warning, any other resource moto cannot
-  update instead of losing it.
+* `parse_and_update_resource`: a resource type moto cannot update became `None` in the
+  stack's resource map (every later `Fn::GetAtt` on it failed); it keeps the existing
+  resource, with a warning. (Tables are `cfn_tables.py`'s, in DynamoDB Local.)
 * `Stack.delete`: describing a deleted stack re-resolved its Outputs and so re-created the
   resources they reference (`cdk destroy` left `cruddur-messages` behind).
 """
@@ -36,7 +35,6 @@ from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.exceptions import CloudFormationError, MissingParameterError
 from moto.core.responses import ActionResult, EmptyResult
-from moto.dynamodb.models.table import Table as DynamoTable
 
 from localcloud.patches import Patch, PatchSet
 
@@ -200,52 +198,6 @@ def execute_change_set(self: Backend, change_set_name: str, stack_name: str | No
             del self.change_sets[change_set_id]
 
 
-def _table_update_from_cloudformation_json(
-    cls: Any,
-    original_resource: Any,
-    new_resource_name: str,
-    cloudformation_json: dict[str, Any],
-    account_id: str,
-    region_name: str,
-) -> Any:
-    """Apply a changed `AWS::DynamoDB::Table` in place: GSIs, attributes, billing, stream.
-
-    moto has no update for tables, so a modified table became `None` in the stack's
-    resource map (its GSI never appeared and every later `Fn::GetAtt` on it failed).
-    """
-    from moto.dynamodb.models import dynamodb_backends
-
-    properties = cloudformation_json.get("Properties", {})
-    backend = dynamodb_backends[account_id][region_name]
-    table = original_resource
-    wanted = {gsi["IndexName"]: gsi for gsi in properties.get("GlobalSecondaryIndexes", [])}
-    current = {gsi.name for gsi in table.global_indexes}
-    updates: list[dict[str, Any]] = [
-        {"Delete": {"IndexName": name}} for name in sorted(current - set(wanted))
-    ]
-    updates += [{"Create": wanted[name]} for name in sorted(set(wanted) - current)]
-    stream = properties.get("StreamSpecification")
-    stream_changed = (stream or {}).get("StreamViewType") != (
-        (table.stream_specification or {}).get("StreamViewType")
-        if (table.stream_specification or {}).get("StreamEnabled")
-        else None
-    )
-    if stream_changed:
-        # Disabling first lets DynamoDB's "stream already enabled" rule pass on a view change.
-        table.set_stream_specification(None)
-    backend.update_table(
-        name=table.name,
-        attr_definitions=properties.get("AttributeDefinitions", []),
-        global_index=updates,
-        throughput=properties.get("ProvisionedThroughput", {}),
-        billing_mode=properties.get("BillingMode", ""),
-        stream_spec=stream if stream_changed and stream else {},
-        deletion_protection_enabled=properties.get("DeletionProtectionEnabled"),
-        warm_throughput=None,
-    )
-    return table
-
-
 def parse_and_update_resource(
     logical_id: str,
     resource_json: dict[str, Any],
@@ -331,11 +283,5 @@ PATCHES = PatchSet(
         _EXECUTE_CHANGE_SET,
         _PARSE_AND_UPDATE,
         _STACK_DELETE,
-        Patch(
-            "cfn.dynamodb_table.update",
-            DynamoTable,
-            "update_from_cloudformation_json",
-            classmethod(_table_update_from_cloudformation_json),
-        ),
     ],
 )

@@ -1,63 +1,54 @@
-"""Serialized DynamoDB writes, so moto's transactions are isolated as DynamoDB's are.
+"""The local cloud's DynamoDB: the supervised engine and what is kept beside it.
 
-moto 5.2.5's `transact_write_items` takes no lock: it checks each item's condition while other
-requests run, and a cancelled transaction "rolls back" by putting back a deep copy of every
-table it touched, taken when it started, which erases whatever other requests wrote in the
-meantime. Under concurrent load two transactions that each claim the same key can both
-succeed, and a plain `PutItem` can vanish. The local cloud's server is threaded, so the
-functions' email-uniqueness guarantee did not hold on it.
-
-Every write of the DynamoDB backend (single-item writes, transactions, PartiQL) now runs under
-one re-entrant lock: a transaction and its rollback happen with no other write in between.
-Reads are not serialized; DynamoDB's own reads outside a transaction are not isolated either.
+`install()` starts DynamoDB Local (`localcloud.engine`) and the table extras once per
+server; the front door, the CloudFormation table resources and the stream poller reach them
+through `service()`.
 """
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
 
-from moto.dynamodb.models import DynamoDBBackend
-
-from localcloud.patches import Patch, PatchSet
-
-# Re-entrant: moto's transaction calls the backend's own put/update/delete for each item.
-WRITE_LOCK = threading.RLock()
-
-SERIALIZED_WRITES = (
-    "put_item",
-    "update_item",
-    "delete_item",
-    "batch_write_item",  # a documentation stub in moto 5.2.5 (the handler puts item by item)
-    "transact_write_items",
-    "execute_statement",
-    "execute_transaction",
-    "batch_execute_statement",
-)
+from localcloud.engine import Engine, EngineClient
+from localcloud.table_extras import TableExtras
 
 
-def serialized(method: Callable[..., Any]) -> Callable[..., Any]:
-    """`method`, run while holding `WRITE_LOCK`."""
+@dataclass
+class DynamoDBService:
+    """The engine process, a client of it, and the tags/PITR it lacks."""
 
-    @functools.wraps(method)
-    def under_lock(*args: Any, **kwargs: Any) -> Any:
-        with WRITE_LOCK:
-            return method(*args, **kwargs)
+    engine: Engine
+    extras: TableExtras
 
-    return under_lock
+    @property
+    def client(self) -> EngineClient:
+        return self.engine.client
 
 
-PATCHES = PatchSet(
-    "dynamodb",
-    [
-        Patch(
-            f"dynamodb-serialized-{name}",
-            DynamoDBBackend,
-            name,
-            serialized(getattr(DynamoDBBackend, name)),
-        )
-        for name in SERIALIZED_WRITES
-    ],
-)
+_service: DynamoDBService | None = None
+
+
+def install(*, db_path: Path | None = None, log_path: Path | None = None) -> DynamoDBService:
+    """Start the engine (idempotent) and return the service."""
+    global _service
+    if _service is None:
+        engine = Engine(db_path=db_path, log_path=log_path)
+        engine.start()
+        _service = DynamoDBService(engine=engine, extras=TableExtras(engine.client))
+    return _service
+
+
+def service() -> DynamoDBService:
+    """The installed service; `RuntimeError` before `install()`."""
+    if _service is None:
+        raise RuntimeError("the local cloud's DynamoDB engine is not installed")
+    return _service
+
+
+def uninstall() -> None:
+    """Stop the engine."""
+    global _service
+    if _service is not None:
+        _service.engine.stop()
+        _service = None

@@ -1,21 +1,23 @@
-"""Install and stop every moto extension of the local cloud."""
+"""Install and stop every part of the local cloud beside moto."""
 
 from __future__ import annotations
 
-from localcloud import cfn, dynamodb, lambda_runner, streams
+from localcloud import cfn, cfn_tables, dynamodb, lambda_runner, streams
 from localcloud.patches import PatchSet
 from localcloud.settings import Settings
 
 _installed: list[PatchSet] = []
 
 
-def install(settings: Settings) -> None:
-    """Install the CloudFormation fixes, DynamoDB write lock, Lambda runner and stream poller."""
+def install(settings: Settings) -> dynamodb.DynamoDBService:
+    """Start the DynamoDB engine; install the CloudFormation fixes, Lambda runner, poller."""
+    engine = dynamodb.install(log_path=settings.state_dir / f"dynamodb-local-{settings.port}.log")
     cfn.PATCHES.install()
-    dynamodb.PATCHES.install()
+    cfn_tables.PATCHES.install()
     lambda_runner.install(settings)
     streams.install(settings)
-    _installed[:] = [cfn.PATCHES, dynamodb.PATCHES, lambda_runner.PATCHES, streams.PATCHES]
+    _installed[:] = [cfn.PATCHES, cfn_tables.PATCHES, lambda_runner.PATCHES, streams.PATCHES]
+    return engine
 
 
 def installed_names() -> list[str]:
@@ -24,6 +26,7 @@ def installed_names() -> list[str]:
 
 
 def shutdown() -> None:
-    """Stop background threads and worker processes."""
+    """Stop background threads, worker processes and the engine."""
     streams.uninstall()
     lambda_runner.uninstall()
+    dynamodb.uninstall()

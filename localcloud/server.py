@@ -1,8 +1,9 @@
-"""The local cloud server: moto's WSGI app with our extensions and a health endpoint.
+"""The local cloud server: the front door to DynamoDB Local, moto's WSGI app for the rest,
+our extensions and a health endpoint.
 
-Run it with `python -m localcloud --port 4566`; `scripts/local_cloud.py` (`make up`) starts
-it in the background. `GET /_localcloud/health` tells it apart from a plain moto server or
-LocalStack on the same port.
+Run it with `python -m localcloud serve --port 4566`; `python -m localcloud up` (`make up`)
+starts it in the background. `GET /_localcloud/health` tells it apart from LocalStack,
+MiniStack or a plain moto server on the same port, and names both processes.
 """
 
 from __future__ import annotations
@@ -45,24 +46,37 @@ def build_app(port: int) -> WsgiApp:
     import moto
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from localcloud import extensions, settings
+    from localcloud import engine, extensions, settings, streams
+    from localcloud.front_door import FrontDoor
 
     os.environ.setdefault("MOTO_PORT", str(port))
     os.environ["LOCALCLOUD_PORT"] = str(port)
     config = settings.from_environment()
-    extensions.install(config)
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    dynamodb = extensions.install(config)
 
     def info() -> dict[str, Any]:
         return {
             "service": SERVICE_NAME,
-            "engine": "moto",
+            "control_plane": "moto",
             "moto_version": moto.__version__,
+            "dynamodb": {
+                "engine": "DynamoDB Local",
+                "package": engine.PACKAGE,
+                "pid": dynamodb.engine.pid,
+                "port": dynamodb.engine.port,
+                "healthy": dynamodb.engine.healthy(),
+                "restarts": dynamodb.engine.restarts,
+            },
             "pid": os.getpid(),
             "port": config.port,
+            "stream_pollers": streams.poller().live_threads(),
             "extensions": extensions.installed_names(),
         }
 
-    return HealthMiddleware(DomainDispatcherApplication(create_backend_app), info)
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    door = FrontDoor(moto_app, dynamodb.client, dynamodb.extras, on_write=streams.poller().notify)
+    return HealthMiddleware(door, info)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,21 +1,24 @@
-"""Asynchronous DynamoDB stream delivery, as AWS does it, instead of moto's synchronous one.
+"""DynamoDB stream event source mappings: records read from DynamoDB Local's stream and
+delivered to the mapped function, as Lambda's pollers do.
 
-moto 5.2.5 calls the mapped Lambda *inside* the write request (`StreamShard.add` ->
-`send_dynamodb_items`) and then clears the shard: a stream handler that writes back to the
-table deadlocks the request, and the records vanish from the Streams API. Here:
+One `MappingPoller` thread per event source mapping, keyed by the mapping's UUID and never
+by anything of the table's, reads the stream through the Streams API (`DescribeStream`
+with paging, `GetShardIterator`, `GetRecords`), shard by shard in lineage order (a parent
+before its children), and delivers:
 
-* `StreamShard.add` only appends the record (it stays readable with GetShardIterator /
-  GetRecords) and wakes the poller;
-* one delivery thread per event source mapping reads its shard in order from its own
-  position (TRIM_HORIZON or LATEST), in batches of at most `BatchSize`, and calls
-  `send_dynamodb_items`, which now invokes the function through the Lambda runner and
-  reports whether the handler failed;
-* with `ReportBatchItemFailures` the records before the first reported failure are
-  checkpointed and delivery resumes from that record;
-* a failed batch is retried (at-least-once) with a short backoff, halved first when
-  `BisectBatchOnFunctionError` is set, until `MaximumRetryAttempts` (-1/absent: until
+* batches of at most `BatchSize` records in order per shard, from the mapping's starting
+  position (`TRIM_HORIZON`, or `LATEST` for the shards open when the mapping was created);
+* each record once per successful batch: the position moves only past delivered records;
+* a failed batch is retried (at least once) with a short backoff, halved first with
+  `BisectBatchOnFunctionError`, until `MaximumRetryAttempts` (-1/absent: until
   `MaximumRecordAgeInSeconds`); then the batch's description goes to the `OnFailure` SQS
-  destination, if any, and the position moves past it.
+  destination, if any, and the position moves past it;
+* with `ReportBatchItemFailures` the records before the lowest reported failure are
+  checkpointed and delivery resumes from that record;
+* nothing while the mapping is disabled; the thread ends when the mapping is deleted.
+
+The front door wakes the pollers after every successful item write, so a record reaches its
+function without waiting for the idle poll interval.
 """
 
 from __future__ import annotations
@@ -25,22 +28,26 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.awslambda.models import LambdaBackend
-from moto.core.utils import unix_time
-from moto.dynamodb.models.table import StreamRecord, StreamShard
+from moto.awslambda.models import EventSourceMapping, LambdaBackend
+from moto.core.exceptions import JsonRESTError as RESTError
 
-from localcloud import lambda_runner
+from localcloud import arns, lambda_runner
+from localcloud.dynamodb import service
+from localcloud.engine import EngineError, EngineRequestError
 from localcloud.patches import Patch, PatchSet
 from localcloud.settings import Settings
 
 log = logging.getLogger("localcloud.streams")
 
-IDLE_WAIT_S = 0.25
+IDLE_WAIT_S = 0.5
+SCAN_INTERVAL_S = 0.5
+SHARD_REFRESH_S = 5.0
 MAX_BACKOFF_S = 2.0
+GET_RECORDS_LIMIT = 1000
 
 
 @dataclass
@@ -55,55 +62,33 @@ class Delivery:
 
 
 @dataclass
-class _MappingState:
-    esm: Any
-    shard: StreamShard
-    position: int
-    wake: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
+class Pending:
+    """A record read from the stream and not yet delivered."""
+
+    record: dict[str, Any]
+    shard_id: str
+    read_at: float
 
 
-def _format_records(items: list[StreamRecord], region: str, source: str) -> list[dict[str, Any]]:
-    """Stream records as a Lambda event's `Records` (what moto's `send_dynamodb_items` builds)."""
-    records = []
-    for item in items:
-        record = item.to_json()
-        dynamodb = dict(record["dynamodb"])
-        created = dynamodb.get("ApproximateCreationDateTime")
-        if isinstance(created, datetime):
-            dynamodb["ApproximateCreationDateTime"] = unix_time(created)
-        records.append(
-            {
-                "eventID": record["eventID"],
-                "eventName": record["eventName"],
-                "eventVersion": record["eventVersion"],
-                "eventSource": record["eventSource"],
-                "awsRegion": region,
-                "dynamodb": dynamodb,
-                "eventSourceARN": source,
-            }
-        )
-    return records
+@dataclass
+class ShardCursor:
+    """Where a mapping is in one shard."""
+
+    shard_id: str
+    parent_id: str | None
+    iterator: str | None = None
+    # The last sequence number read (for a new iterator when one expires).
+    last_read: str | None = None
+    # Closed and read to the end.
+    finished: bool = False
 
 
-def send_dynamodb_items(
-    self: LambdaBackend, function_arn: str, items: list[Any], source: str
-) -> Delivery:
-    """Invoke the mapped function with one batch; say whether the handler succeeded."""
-    fn = self._lambdas.get_arn(function_arn)
-    if fn is None:
-        fn = self._lambdas.get_function_by_name_or_arn_with_qualifier(function_arn)
-    event = {"Records": _format_records(items, self.region_name, source)}
-    outcome = lambda_runner.runner().invoke(fn, event)
-    return Delivery(
-        ok=not outcome.function_error,
-        request_id=outcome.request_id,
-        error=outcome.payload.decode(errors="replace")[:1000] if outcome.function_error else "",
-        payload=outcome.payload,
-    )
+def is_dynamodb_stream(arn: str) -> bool:
+    """Whether an event source ARN is a DynamoDB stream's."""
+    return ":dynamodb:" in arn and "/stream/" in arn
 
 
-def failed_index(esm: Any, batch: list[StreamRecord], delivery: Delivery) -> int | None:
+def failed_index(esm: Any, batch: list[dict[str, Any]], delivery: Delivery) -> int | None:
     """With `ReportBatchItemFailures`, the batch index to resume from; `None`: all succeeded.
 
     As on AWS: the lowest reported sequence number is the checkpoint; a failure entry that
@@ -120,7 +105,7 @@ def failed_index(esm: Any, batch: list[StreamRecord], delivery: Delivery) -> int
     failures = response.get("batchItemFailures") if isinstance(response, dict) else None
     if not failures:
         return None
-    sequence_numbers = [r.to_json()["dynamodb"]["SequenceNumber"] for r in batch]
+    sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
     indexes = []
     for failure in failures:
         identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
@@ -130,152 +115,239 @@ def failed_index(esm: Any, batch: list[StreamRecord], delivery: Delivery) -> int
     return min(indexes)
 
 
-class StreamPoller:
-    """Delivery threads for every DynamoDB-stream event source mapping of the server."""
+def _enabled(esm: Any) -> bool:
+    enabled = esm.enabled
+    if isinstance(enabled, str):
+        return enabled.lower() != "false"
+    return bool(enabled)
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._states: dict[tuple[str, int], _MappingState] = {}
-        self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._scan_wake = threading.Event()
-        self._scanner = threading.Thread(target=self._scan_loop, name="stream-scan", daemon=True)
-        self._scanner.start()
 
-    # -- registration --------------------------------------------------------------------
-    def _state(self, esm: Any, shard: StreamShard) -> _MappingState:
-        """The mapping's position in this shard, created at its starting position."""
-        key = (esm.uuid, id(shard))
-        with self._lock:
-            state = self._states.get(key)
-            if state is None:
-                start = 0 if esm.starting_position == "TRIM_HORIZON" else len(shard.items)
-                state = _MappingState(esm=esm, shard=shard, position=start)
-                self._states[key] = state
-                state.thread = threading.Thread(
-                    target=self._deliver_loop,
-                    args=(state,),
-                    name=f"stream-{esm.uuid[:8]}",
-                    daemon=True,
-                )
-                state.thread.start()
-            return state
+def _lambda_backend(esm: Any) -> LambdaBackend:
+    from moto.awslambda.utils import get_backend
 
-    def record_added(self, shard: StreamShard, old: Any, new: Any) -> None:
-        """`StreamShard.add`: register positions *before* appending, then wake deliveries."""
-        with self._lock:
-            states = [
-                self._state(esm, shard)
-                for esm in list(shard.table.lambda_event_source_mappings.values())
-            ]
-            _append_only(shard, old, new)
-        for state in states:
-            state.wake.set()
+    backend: LambdaBackend = get_backend(esm.account_id, esm.region)
+    return backend
 
-    def _mappings(self) -> list[tuple[Any, StreamShard]]:
-        from moto.dynamodb.models import dynamodb_backends
 
-        found = []
-        for regions in list(dynamodb_backends.values()):
-            for backend in list(regions.values()):
-                for table in list(backend.tables.values()):
-                    shard = getattr(table, "stream_shard", None)
-                    if shard is None:
-                        continue
-                    for esm in list(table.lambda_event_source_mappings.values()):
-                        found.append((esm, shard))
-        return found
+class MappingPoller:
+    """The one delivery thread of one DynamoDB-stream event source mapping."""
 
-    def _scan_loop(self) -> None:
-        """Pick up mappings created on a table that has not been written since."""
-        while not self._stop.is_set():
-            try:
-                for esm, shard in self._mappings():
-                    self._state(esm, shard)
-            except (RuntimeError, AttributeError, KeyError) as error:
-                # A table or mapping changed under us (dict size, half-deleted); next pass.
-                log.debug("stream scan skipped a pass: %r", error)
-            self._scan_wake.wait(1.0)
-            self._scan_wake.clear()
+    def __init__(self, esm: EventSourceMapping, stop: threading.Event) -> None:
+        self.esm = esm
+        self.uuid = esm.uuid
+        self.stream_arn = arns.engine_arn(esm.event_source_arn)
+        self.wake = threading.Event()
+        self._stop = stop
+        self.cursors: dict[str, ShardCursor] = {}
+        self.pending: list[Pending] = []
+        self._refreshed_at = 0.0
+        self._first_refresh = True
+        self.delivered = 0
+        self.thread = threading.Thread(target=self._run, name=f"stream-{esm.uuid[:8]}", daemon=True)
 
-    # -- delivery ------------------------------------------------------------------------
-    def _active(self, state: _MappingState) -> bool:
-        table = state.shard.table
-        return (
-            table.stream_shard is state.shard
-            and state.esm in table.lambda_event_source_mappings.values()
-        )
+    # -- the stream ------------------------------------------------------------------------
+    def _call(self, operation: str, payload: dict[str, Any]) -> Any:
+        return service().client.call(operation, payload, streams=True)
 
-    def _deliver_loop(self, state: _MappingState) -> None:
-        esm = state.esm
-        limit = int(esm.batch_size or 100)
-        attempts = 0
-        while not self._stop.is_set():
-            if not self._active(state):
-                with self._lock:
-                    self._states.pop((esm.uuid, id(state.shard)), None)
-                return
-            batch = state.shard.items[state.position : state.position + limit]
-            if not batch or not _enabled(esm):
-                state.wake.wait(IDLE_WAIT_S)
-                state.wake.clear()
+    def _refresh_shards(self) -> None:
+        """Learn new shards (paged); on the first pass, honour the starting position."""
+        shards: list[dict[str, Any]] = []
+        start: str | None = None
+        while True:
+            request: dict[str, Any] = {"StreamArn": self.stream_arn}
+            if start:
+                request["ExclusiveStartShardId"] = start
+            description = self._call("DescribeStream", request)["StreamDescription"]
+            shards.extend(description.get("Shards") or [])
+            start = description.get("LastEvaluatedShardId")
+            if not start:
+                break
+        latest = self._first_refresh and self.esm.starting_position == "LATEST"
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id in self.cursors:
                 continue
-            delivery = self._invoke(esm, batch)
-            resume = failed_index(esm, batch, delivery)
-            if resume is None:
-                state.position += len(batch)
-                limit = int(esm.batch_size or 100)
-                attempts = 0
+            cursor = ShardCursor(shard_id, shard.get("ParentShardId"))
+            closed = "EndingSequenceNumber" in (shard.get("SequenceNumberRange") or {})
+            if latest:
+                if closed:
+                    cursor.finished = True
+                else:
+                    cursor.iterator = self._iterator(shard_id, "LATEST")
+            self.cursors[shard_id] = cursor
+        self._first_refresh = False
+        self._refreshed_at = time.monotonic()
+
+    def _iterator(self, shard_id: str, kind: str, sequence: str | None = None) -> str:
+        request: dict[str, Any] = {
+            "StreamArn": self.stream_arn,
+            "ShardId": shard_id,
+            "ShardIteratorType": kind,
+        }
+        if sequence is not None:
+            request["SequenceNumber"] = sequence
+        iterator: str = self._call("GetShardIterator", request)["ShardIterator"]
+        return iterator
+
+    def _readable(self) -> ShardCursor | None:
+        """The shard to read now: unfinished, with its parent finished or unknown."""
+        for cursor in self.cursors.values():
+            if cursor.finished:
                 continue
-            if resume > 0:
-                # Partial success: checkpoint before the first failed record, retry from it.
-                state.position += resume
-                batch = batch[resume:]
-            log.warning(
-                "stream batch for %s failed at record %d: %s",
-                esm.function_arn,
-                resume,
-                delivery.error or "reported batchItemFailures",
+            parent = self.cursors.get(cursor.parent_id or "")
+            if parent is None or parent.finished:
+                return cursor
+        return None
+
+    def _read(self, limit: int) -> bool:
+        """Read up to `limit` records into `pending`; whether anything new was read."""
+        if not self.cursors or time.monotonic() - self._refreshed_at > SHARD_REFRESH_S:
+            self._refresh_shards()
+        cursor = self._readable()
+        if cursor is None:
+            self._refresh_shards()
+            cursor = self._readable()
+            if cursor is None:
+                return False
+        if cursor.iterator is None:
+            cursor.iterator = (
+                self._iterator(cursor.shard_id, "AFTER_SEQUENCE_NUMBER", cursor.last_read)
+                if cursor.last_read
+                else self._iterator(cursor.shard_id, "TRIM_HORIZON")
             )
-            if not delivery.ok and esm.bisect_on_error and len(batch) > 1:
-                limit = max(1, len(batch) // 2)
-                continue
-            attempts += 1
-            if self._exhausted(esm, batch, attempts):
-                self._on_failure(esm, batch, attempts, delivery)
-                state.position += len(batch)
-                limit = int(esm.batch_size or 100)
-                attempts = 0
-                continue
-            self._stop.wait(min(MAX_BACKOFF_S, 0.05 * 2**attempts))
-
-    def _invoke(self, esm: Any, batch: list[StreamRecord]) -> Delivery:
-        from moto.awslambda.utils import get_backend
-
-        backend = get_backend(esm.account_id, esm.region)
         try:
-            result: Any = backend.send_dynamodb_items(esm.function_arn, batch, esm.event_source_arn)
+            answer = self._call(
+                "GetRecords",
+                {"ShardIterator": cursor.iterator, "Limit": min(limit, GET_RECORDS_LIMIT)},
+            )
+        except EngineRequestError as error:
+            if error.code in ("ExpiredIteratorException", "TrimmedDataAccessException"):
+                if error.code == "TrimmedDataAccessException":
+                    cursor.last_read = None
+                cursor.iterator = None
+                return True
+            raise
+        records = answer.get("Records") or []
+        now = time.monotonic()
+        for record in records:
+            record["awsRegion"] = self.esm.region
+            record["eventSourceARN"] = self.esm.event_source_arn
+            self.pending.append(Pending(record, cursor.shard_id, now))
+        if records:
+            cursor.last_read = records[-1]["dynamodb"]["SequenceNumber"]
+        cursor.iterator = answer.get("NextShardIterator")
+        if cursor.iterator is None:
+            cursor.finished = True
+            self._refresh_shards()
+            return True
+        return bool(records)
+
+    # -- the mapping -----------------------------------------------------------------------
+    def _alive(self) -> bool:
+        try:
+            return _lambda_backend(self.esm).get_event_source_mapping(self.uuid) is self.esm
+        except (KeyError, RuntimeError):
+            return False
+
+    def _run(self) -> None:
+        attempts = 0
+        limit = self._batch_size()
+        while not self._stop.is_set() and self._alive():
+            try:
+                if not _enabled(self.esm):
+                    self._idle()
+                    continue
+                if (
+                    len(self.pending) < limit
+                    and self._read(limit - len(self.pending))
+                    and self._batching(limit)
+                ):
+                    continue
+                if not self.pending:
+                    self._idle()
+                    continue
+                batch = self.pending[:limit]
+                if any(p.shard_id != batch[0].shard_id for p in batch):
+                    batch = [p for p in batch if p.shard_id == batch[0].shard_id]
+                limit, attempts = self._deliver(batch, limit, attempts)
+            except (EngineError, RuntimeError, KeyError) as error:
+                log.warning("stream mapping %s: %s; retrying", self.uuid, error)
+                self._stop.wait(1.0)
+        log.info("stream mapping %s stopped", self.uuid)
+
+    def _batch_size(self) -> int:
+        return int(self.esm.batch_size or 100)
+
+    def _batching(self, limit: int) -> bool:
+        """Whether to keep gathering: a batching window is open and the batch is not full."""
+        window = float(self.esm.max_batch_window or 0)
+        if not window or len(self.pending) >= limit or not self.pending:
+            return False
+        return time.monotonic() - self.pending[0].read_at < window
+
+    def _idle(self) -> None:
+        self.wake.wait(IDLE_WAIT_S)
+        self.wake.clear()
+
+    def _deliver(self, batch: list[Pending], limit: int, attempts: int) -> tuple[int, int]:
+        """Invoke once; return the next batch limit and attempt count."""
+        records = [p.record for p in batch]
+        delivery = self._invoke(records)
+        resume = failed_index(self.esm, records, delivery)
+        if resume is None:
+            self._advance(len(batch))
+            return self._batch_size(), 0
+        if resume > 0:
+            # Partial success: checkpoint before the first failed record, retry from it.
+            self._advance(resume)
+            batch = batch[resume:]
+        log.warning(
+            "stream batch for %s failed at record %d: %s",
+            self.esm.function_arn,
+            resume,
+            delivery.error or "reported batchItemFailures",
+        )
+        if not delivery.ok and self.esm.bisect_on_error and len(batch) > 1:
+            return max(1, len(batch) // 2), attempts
+        attempts += 1
+        if self._exhausted(batch, attempts):
+            self._on_failure(batch, attempts, delivery)
+            self._advance(len(batch))
+            return self._batch_size(), 0
+        self._stop.wait(min(MAX_BACKOFF_S, 0.05 * 2**attempts))
+        return limit, attempts
+
+    def _advance(self, count: int) -> None:
+        del self.pending[:count]
+        self.delivered += count
+
+    def _invoke(self, records: list[dict[str, Any]]) -> Delivery:
+        try:
+            backend = _lambda_backend(self.esm)
+            fn = backend.get_function(self.esm.function_arn)
+            outcome = lambda_runner.runner().invoke(fn, {"Records": records})
         except Exception as error:  # noqa: BLE001 - a vanished function must not kill the thread
             return Delivery(ok=False, request_id="", error=repr(error))
-        if not isinstance(result, Delivery):  # the seam is not ours: moto's own delivery ran
-            return Delivery(ok=True, request_id="")
-        return result
+        return Delivery(
+            ok=not outcome.function_error,
+            request_id=outcome.request_id,
+            error=outcome.payload.decode(errors="replace")[:1000] if outcome.function_error else "",
+            payload=outcome.payload,
+        )
 
-    def _exhausted(self, esm: Any, batch: list[StreamRecord], attempts: int) -> bool:
-        retries = esm.max_retry_attempts
+    def _exhausted(self, batch: list[Pending], attempts: int) -> bool:
+        retries = self.esm.max_retry_attempts
         if retries is not None and int(retries) >= 0 and attempts > int(retries):
             return True
-        max_age = esm.max_record_age
+        max_age = self.esm.max_record_age
         if max_age is not None and int(max_age) >= 0:
-            created = batch[0].to_json()["dynamodb"].get("ApproximateCreationDateTime")
-            if isinstance(created, datetime):
-                stamp = created.replace(tzinfo=UTC).timestamp()
-                return time.time() - stamp > int(max_age)
+            # Age from when the poller read the record: the stream's own timestamp is
+            # rounded to the minute.
+            return time.monotonic() - batch[0].read_at > int(max_age)
         return False
 
-    def _on_failure(
-        self, esm: Any, batch: list[StreamRecord], attempts: int, delivery: Delivery
-    ) -> None:
+    def _on_failure(self, batch: list[Pending], attempts: int, delivery: Delivery) -> None:
+        esm = self.esm
         destination = ((esm.destination_config or {}).get("OnFailure") or {}).get("Destination")
         log.warning(
             "dropping %d stream records for %s after %d attempts (destination %s)",
@@ -288,7 +360,13 @@ class StreamPoller:
             return
         from moto.sqs.models import sqs_backends
 
-        first, last = batch[0].to_json()["dynamodb"], batch[-1].to_json()["dynamodb"]
+        first, last = batch[0].record["dynamodb"], batch[-1].record["dynamodb"]
+
+        def stamp(record: dict[str, Any]) -> str:
+            created = record.get("ApproximateCreationDateTime")
+            moment = datetime.fromtimestamp(float(created), UTC) if created else datetime.now(UTC)
+            return moment.isoformat().replace("+00:00", "Z")
+
         body = {
             "requestContext": {
                 "requestId": delivery.request_id or str(uuid.uuid4()),
@@ -304,9 +382,11 @@ class StreamPoller:
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(),
             "DDBStreamBatchInfo": {
-                "shardId": batch[0].to_json().get("shardId", "shardId-00000001"),
+                "shardId": batch[0].shard_id,
                 "startSequenceNumber": first["SequenceNumber"],
                 "endSequenceNumber": last["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": stamp(first),
+                "approximateArrivalOfLastRecord": stamp(last),
                 "batchSize": len(batch),
                 "streamArn": esm.event_source_arn,
             },
@@ -314,61 +394,111 @@ class StreamPoller:
         _, _, _, region, account, queue_name = destination.split(":", 5)
         sqs_backends[account][region].send_message(queue_name, json.dumps(body))
 
+
+class StreamPoller:
+    """Exactly one `MappingPoller` per DynamoDB-stream mapping of the server."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pollers: dict[str, MappingPoller] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._scan_wake = threading.Event()
+        self._scanner = threading.Thread(target=self._scan_loop, name="stream-scan", daemon=True)
+        self._scanner.start()
+
+    def _mappings(self) -> list[EventSourceMapping]:
+        from moto.awslambda.models import lambda_backends
+
+        found = []
+        for regions in list(lambda_backends.values()):
+            for backend in list(regions.values()):
+                for esm in list(backend._event_source_mappings.values()):
+                    if is_dynamodb_stream(esm.event_source_arn):
+                        found.append(esm)
+        return found
+
+    def ensure(self, esm: EventSourceMapping) -> MappingPoller:
+        """The mapping's poller, started on first sight."""
+        with self._lock:
+            poller = self.pollers.get(esm.uuid)
+            if poller is None or not poller.thread.is_alive():
+                poller = MappingPoller(esm, self._stop)
+                self.pollers[esm.uuid] = poller
+                poller.thread.start()
+            return poller
+
+    def _scan_loop(self) -> None:
+        """Start pollers for new mappings; forget the ones whose mapping is gone."""
+        while not self._stop.is_set():
+            try:
+                live = {esm.uuid: esm for esm in self._mappings()}
+                for esm in live.values():
+                    self.ensure(esm)
+                with self._lock:
+                    for key in [k for k, p in self.pollers.items() if not p.thread.is_alive()]:
+                        if key not in live:
+                            del self.pollers[key]
+            except (RuntimeError, AttributeError, KeyError) as error:
+                log.debug("stream scan skipped a pass: %r", error)
+            self._scan_wake.wait(SCAN_INTERVAL_S)
+            self._scan_wake.clear()
+
+    def notify(self) -> None:
+        """Something was written: wake every poller."""
+        with self._lock:
+            pollers = list(self.pollers.values())
+        for poller in pollers:
+            poller.wake.set()
+
+    def live_threads(self) -> int:
+        """Delivery threads running now (one per mapping)."""
+        return sum(
+            1
+            for t in threading.enumerate()
+            if t.name.startswith("stream-") and t.name != "stream-scan"
+        )
+
     def shutdown(self) -> None:
         """Stop every delivery thread."""
         self._stop.set()
         self._scan_wake.set()
-        with self._lock:
-            states = list(self._states.values())
-        for state in states:
-            state.wake.set()
+        self.notify()
 
 
-def _enabled(esm: Any) -> bool:
-    enabled = esm.enabled
-    if isinstance(enabled, str):
-        return enabled.lower() != "false"
-    return bool(enabled)
+def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
+    """moto's, but a DynamoDB stream is looked up in DynamoDB Local, not moto's tables."""
+    source = str(spec.get("EventSourceArn") or "")
+    if not is_dynamodb_stream(source):
+        result: EventSourceMapping = _CREATE_ESM.original(self, spec)
+        return result
+    if not spec.get("FunctionName"):
+        raise RESTError("InvalidParameterValueException", "Missing FunctionName")
+    func = self._lambdas.get_function_by_name_or_arn_with_qualifier(spec["FunctionName"])
+    try:
+        service().client.call(
+            "DescribeStream", {"StreamArn": arns.engine_arn(source)}, streams=True
+        )
+    except EngineRequestError as error:
+        raise RESTError("InvalidParameterValueException", f"Stream not found: {source}") from error
+    spec.update({"RegionName": self.region_name, "AccountId": self.account_id})
+    spec["FunctionArn"] = func.function_arn
+    esm = EventSourceMapping(spec)  # type: ignore[abstract]  # moto instantiates it too
+    self._event_source_mappings[esm.uuid] = esm
+    if _poller is not None:
+        _poller.ensure(esm)
+    return esm
 
+
+_CREATE_ESM = Patch(
+    "streams.create_event_source_mapping.engine",
+    LambdaBackend,
+    "create_event_source_mapping",
+    create_event_source_mapping,
+)
+PATCHES = PatchSet("streams", [_CREATE_ESM])
 
 _poller: StreamPoller | None = None
-
-
-def _add(self: StreamShard, old: Any, new: Any) -> None:
-    """moto's seam: append the record, deliver later (never inside the write request)."""
-    if _poller is None:
-        _ADD.original(self, old, new)
-        return
-    _poller.record_added(self, old, new)
-
-
-def _append_only(self: StreamShard, old: Any, new: Any) -> None:
-    """moto's record bookkeeping without its synchronous delivery and clearing."""
-    stream_type = self.table.stream_specification["StreamViewType"]  # type: ignore[index]
-    if old is None:
-        event_name = "INSERT"
-    elif new is None:
-        event_name = "REMOVE"
-    else:
-        event_name = "MODIFY"
-    seq = len(self.items) + self.starting_sequence_number
-    self.items.append(StreamRecord(self.table, stream_type, event_name, old, new, seq))
-
-
-_ADD = Patch("streams.shard_add.async", StreamShard, "add", _add)
-
-PATCHES = PatchSet(
-    "streams",
-    [
-        _ADD,
-        Patch(
-            "streams.send_dynamodb_items.runner",
-            LambdaBackend,
-            "send_dynamodb_items",
-            send_dynamodb_items,
-        ),
-    ],
-)
 
 
 def poller() -> StreamPoller:
@@ -379,7 +509,7 @@ def poller() -> StreamPoller:
 
 
 def install(settings: Settings) -> StreamPoller:
-    """Start the poller and put it behind moto's stream seams."""
+    """Start the poller and let mappings on DynamoDB Local's streams be created."""
     global _poller
     if _poller is None:
         _poller = StreamPoller(settings)
@@ -388,7 +518,7 @@ def install(settings: Settings) -> StreamPoller:
 
 
 def uninstall() -> None:
-    """Stop delivery and restore moto's synchronous behaviour."""
+    """Stop delivery and restore moto's mapping creation."""
     global _poller
     PATCHES.uninstall()
     if _poller is not None:

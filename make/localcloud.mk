@@ -1,34 +1,27 @@
-# The embedded local cloud (moto + localcloud extensions) and the one-command deploy.
+# The embedded local cloud (DynamoDB Local + moto + localcloud extensions) and the one-command
+# deploy. `python -m localcloud` starts/stops/identifies the cloud; `python -m scripts deploy`
+# deploys the stacks to it (or to AWS with STAGE=prod CONFIRM=prod).
 LOCAL_CLOUD_PORT ?= 4566
+CONFIRM ?=
+LAUNCHER := $(PY) -m localcloud
+DEPLOY_ARGS := --port $(LOCAL_CLOUD_PORT) $(if $(CONFIRM),--confirm "$(CONFIRM)")
 
-.PHONY: up down status
+.PHONY: up down status deploy destroy
 
 up: $(PY_STAMP) ## Start the local cloud on LOCAL_CLOUD_PORT (or use the one already there).
-	@$(PY) -m scripts.local_cloud up --port $(LOCAL_CLOUD_PORT)
+	@$(LAUNCHER) up --port $(LOCAL_CLOUD_PORT)
 
 down: $(PY_STAMP) ## Stop the local cloud we started (its in-memory state is lost).
-	@$(PY) -m scripts.local_cloud down --port $(LOCAL_CLOUD_PORT)
+	@$(LAUNCHER) down --port $(LOCAL_CLOUD_PORT)
 
 status: $(PY_STAMP) ## Say which AWS-compatible endpoint answers on LOCAL_CLOUD_PORT.
-	@$(PY) -m scripts.local_cloud status --port $(LOCAL_CLOUD_PORT)
-
-CONFIRM ?=
-
-.PHONY: deploy destroy
+	@$(LAUNCHER) status --port $(LOCAL_CLOUD_PORT)
 
 deploy: $(PY_STAMP) $(NODE_STAMP) ## Deploy STAGE (local: start the cloud, deploy, seed; prod: CONFIRM=prod).
-ifeq ($(STAGE),prod)
-	@$(PY) -m scripts.local_cloud deploy --stage prod --confirm "$(CONFIRM)"
-else
-	@$(PY) -m scripts.local_cloud deploy --stage $(STAGE) --port $(LOCAL_CLOUD_PORT)
-endif
+	@$(PY) -m scripts --stage $(STAGE) deploy $(DEPLOY_ARGS)
 
 destroy: $(PY_STAMP) $(NODE_STAMP) ## Remove STAGE's stacks (prod needs CONFIRM=prod).
-ifeq ($(STAGE),prod)
-	@$(PY) -m scripts.local_cloud destroy --stage prod --confirm "$(CONFIRM)"
-else
-	@$(PY) -m scripts.local_cloud destroy --stage $(STAGE) --port $(LOCAL_CLOUD_PORT)
-endif
+	@$(PY) -m scripts --stage $(STAGE) destroy $(DEPLOY_ARGS)
 
 BENCH_TARGETS += bench-deploy bench-stream bench-invoke
 .PHONY: bench-deploy bench-stream bench-invoke

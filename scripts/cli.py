@@ -30,19 +30,20 @@ from rich.table import Table
 from rich.text import Text
 from typer.exceptions import TyperException
 
+from localcloud.launcher import DEFAULT_STATE_DIR, LocalCloudError
+from localcloud.settings import DEFAULT_PORT
 from scripts import patterns as patterns_module
 from scripts.codec import WireItem, dumps_item, render_value
-from scripts.errors import ToolError, UsageError
+from scripts.errors import DeployFailed, ToolError, UsageError
 from scripts.sample_data import (
     DEFAULT_COUNT,
     SAMPLE_TABLES,
     conversation_group_uuid,
     default_anchor,
-    sample_items,
     sample_users,
 )
 from scripts.scan import build_request, scan_items
-from scripts.seed import DEFAULT_CONCURRENCY, load_file, seed_table, validate_items
+from scripts.seed import DEFAULT_CONCURRENCY, load_file, plan_sample, seed_table
 from scripts.tables import (
     TableInfo,
     count_items,
@@ -290,18 +291,7 @@ def seed_command(
         info = describe_table(target, keys[0], client)
         plan.append((info, load_file(from_file, info, input_format.value)))
     else:
-        start = _parse_anchor(anchor)
-        for key in keys:
-            spec = target.table_spec(key)
-            if spec is None:
-                raise UsageError(
-                    f"there is no sample data for {key!r}; give --from FILE "
-                    f"(sample tables: {', '.join(SAMPLE_TABLES)})"
-                )
-            items = sample_items(target.stage, spec.key, count or DEFAULT_COUNT, start)
-            info = describe_table(target, spec.table_name, client)
-            validate_items(items, info)
-            plan.append((info, items))
+        plan = plan_sample(target, keys, count=count, anchor=_parse_anchor(anchor), client=client)
     out = _out()
     for info, items in plan:
         with _progress(out) as progress:
@@ -516,6 +506,71 @@ def find_user_by_email_command(
     """Users with EMAIL, through the EmailIndex GSI."""
     result = patterns_module.Patterns(_target(ctx)).find_user_by_email(email)
     _show(result, f"users with email {email}", as_json)
+
+
+# ---------------------------------------------------------------- deploy
+
+
+@app.command("deploy")
+def deploy_command(
+    ctx: typer.Context,
+    port: Annotated[
+        int, typer.Option(envvar="LOCAL_CLOUD_PORT", help="Port of the local cloud.")
+    ] = DEFAULT_PORT,
+    confirm: Annotated[
+        str | None, typer.Option(help="Must be `prod` to deploy the prod stage.")
+    ] = None,
+    seed: Annotated[bool, typer.Option(help="Seed the sample data after the deploy.")] = True,
+    verbose: Annotated[bool, typer.Option(help="Show the CDK CLI's output.")] = False,
+    state_dir: Annotated[
+        Path, typer.Option(help="Where the local cloud keeps its pid, log and assemblies.")
+    ] = DEFAULT_STATE_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Deploy every stack: local (start the cloud, bootstrap, deploy, seed) or prod."""
+    from dataclasses import asdict
+
+    from scripts import deploy
+
+    target = _target(ctx)
+    try:
+        if target.is_prod:
+            deploy.deploy_prod(confirm)
+            return
+        summary = deploy.deploy_local(port, state_dir, seed=seed, verbose=verbose, quiet=as_json)
+    except LocalCloudError as error:
+        raise DeployFailed(str(error)) from None
+    if as_json:
+        print(json.dumps(asdict(summary)))
+    else:
+        deploy.print_summary(summary)
+
+
+@app.command("destroy")
+def destroy_command(
+    ctx: typer.Context,
+    port: Annotated[
+        int, typer.Option(envvar="LOCAL_CLOUD_PORT", help="Port of the local cloud.")
+    ] = DEFAULT_PORT,
+    confirm: Annotated[
+        str | None, typer.Option(help="Must be `prod` to destroy the prod stage.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option(help="Show the CDK CLI's output.")] = False,
+    state_dir: Annotated[Path, typer.Option(help="The local cloud's state directory.")] = (
+        DEFAULT_STATE_DIR
+    ),
+) -> None:
+    """Remove the stage's stacks (the local cloud keeps running; prod needs --confirm prod)."""
+    from scripts import deploy
+
+    target = _target(ctx)
+    try:
+        if target.is_prod:
+            deploy.destroy_prod(confirm)
+            return
+        print(f"==> {deploy.destroy_local(port, state_dir, verbose=verbose)}")
+    except LocalCloudError as error:
+        raise DeployFailed(str(error)) from None
 
 
 # ---------------------------------------------------------------- entry point

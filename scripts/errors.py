@@ -21,6 +21,12 @@ class UsageError(ToolError):
     exit_code = 2
 
 
+class DeployFailed(ToolError):
+    """A deploy or destroy step failed, or was refused; the message names the step."""
+
+    exit_code = 2
+
+
 class EndpointUnreachable(ToolError):
     """Nothing answers at the DynamoDB endpoint."""
 

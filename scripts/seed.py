@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,7 +31,8 @@ from scripts.codec import (
     looks_like_dynamodb_json,
     plain_item,
 )
-from scripts.errors import InvalidInput, SeedIncomplete, ToolError
+from scripts.errors import InvalidInput, SeedIncomplete, ToolError, UsageError
+from scripts.sample_data import SAMPLE_TABLES
 from scripts.tables import TableInfo
 from scripts.target import Target, client_error, translated_errors
 
@@ -296,3 +298,40 @@ def _is_transient(error: ClientError) -> bool:
 def total_items(results: Iterable[SeedResult]) -> int:
     """Items written across several tables."""
     return sum(result.items for result in results)
+
+
+def plan_sample(
+    target: Target,
+    keys: Sequence[str],
+    *,
+    count: int | None = None,
+    anchor: datetime | None = None,
+    client: Any | None = None,
+) -> list[tuple[TableInfo, list[WireItem]]]:
+    """The sample data set of each table key (`users`, `tasks`, `messages`), validated."""
+    from scripts.sample_data import DEFAULT_COUNT, default_anchor, sample_items
+    from scripts.tables import describe_table
+
+    start = anchor or default_anchor()
+    plan: list[tuple[TableInfo, list[WireItem]]] = []
+    for key in keys:
+        spec = target.table_spec(key)
+        if spec is None:
+            raise UsageError(
+                f"there is no sample data for {key!r}; give --from FILE "
+                f"(sample tables: {', '.join(SAMPLE_TABLES)})"
+            )
+        items = sample_items(target.stage, spec.key, count or DEFAULT_COUNT, start)
+        info = describe_table(target, spec.table_name, client)
+        validate_items(items, info)
+        plan.append((info, items))
+    return plan
+
+
+def seed_sample(target: Target, keys: Sequence[str] = SAMPLE_TABLES) -> list[SeedResult]:
+    """Write the sample data set into `keys`' tables (`make deploy`'s seed step)."""
+    client = target.client(max_pool=max(10, DEFAULT_CONCURRENCY * 2), validate_params=False)
+    return [
+        seed_table(target, info, items, client=client, validated=True)
+        for info, items in plan_sample(target, keys, client=client)
+    ]

@@ -49,17 +49,11 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Our local cloud (moto + extensions) on a free port, for the whole session."""
-    from scripts import local_cloud
+    """Our local cloud (DynamoDB Local + moto + extensions) on a free port, for the session."""
+    from tests.support.local_cloud import LocalCloud
 
-    port = free_port()
-    state_dir = tmp_path_factory.mktemp("local-cloud")
-    endpoint, started = local_cloud.start(port, state_dir)
-    assert started and endpoint.kind == local_cloud.LOCALCLOUD
-    try:
-        yield endpoint.url
-    finally:
-        local_cloud.stop(port, state_dir)
+    with LocalCloud(tmp_path_factory.mktemp("local-cloud")) as local_cloud:
+        yield local_cloud.endpoint
 
 
 def client(service: str, endpoint: str) -> Any:

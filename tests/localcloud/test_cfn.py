@@ -10,7 +10,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.cloudformation.exceptions import ValidationError as MotoValidationError
 
 from localcloud import cfn
 from localcloud.patches import without
@@ -22,31 +21,18 @@ SSM_VERSION = "/cdk-bootstrap/hnb659fds/version"
 
 
 def _template(
-    *, gsi: bool = False, output_export: str | None = None, table_name: str = "Things"
+    *, changed: bool = False, output_export: str | None = None, queue_name: str = "things"
 ) -> str:
-    """A CDK-shaped template: a table, the BootstrapVersion SSM parameter, outputs."""
-    table: dict[str, Any] = {
-        "Type": "AWS::DynamoDB::Table",
-        "Properties": {
-            "TableName": table_name,
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-            "BillingMode": "PAY_PER_REQUEST",
-            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
-        },
+    """A CDK-shaped template: a queue, the BootstrapVersion SSM parameter, outputs.
+
+    (Tables are not moto's any more: `cfn_tables.py` puts them in DynamoDB Local, tested in
+    `test_cfn_tables.py` against a running local cloud.)
+    """
+    queue: dict[str, Any] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"QueueName": queue_name, "VisibilityTimeout": 60 if changed else 30},
     }
-    if gsi:
-        table["Properties"]["AttributeDefinitions"].append(
-            {"AttributeName": "email", "AttributeType": "S"}
-        )
-        table["Properties"]["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": "EmailIndex",
-                "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ]
-    output: dict[str, Any] = {"Value": {"Fn::GetAtt": ["Table", "StreamArn"]}}
+    output: dict[str, Any] = {"Value": {"Fn::GetAtt": ["Queue", "Arn"]}}
     if output_export:
         output["Export"] = {"Name": output_export}
     return json.dumps(
@@ -57,10 +43,21 @@ def _template(
                     "Default": SSM_VERSION,
                 }
             },
-            "Resources": {"Table": table},
-            "Outputs": {"TableName": {"Value": {"Ref": "Table"}}, "StreamArn": output},
+            "Resources": {"Queue": queue},
+            "Outputs": {
+                "QueueName": {"Value": {"Fn::GetAtt": ["Queue", "QueueName"]}},
+                "QueueArn": output,
+            },
         }
     )
+
+
+def _visibility(sqs: Any, name: str = "things") -> str:
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    timeout: str = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])[
+        "Attributes"
+    ]["VisibilityTimeout"]
+    return timeout
 
 
 def _clients() -> tuple[Any, Any, Any]:
@@ -68,7 +65,7 @@ def _clients() -> tuple[Any, Any, Any]:
     ssm.put_parameter(Name=SSM_VERSION, Value="21", Type="String", Overwrite=True)
     return (
         boto3.client("cloudformation", region_name=REGION),
-        boto3.client("dynamodb", region_name=REGION),
+        boto3.client("sqs", region_name=REGION),
         ssm,
     )
 
@@ -107,7 +104,7 @@ def test_delete_missing_change_set_is_a_no_op() -> None:
     cloudformation.create_change_set(
         StackName="s1",
         ChangeSetName="other",
-        TemplateBody=_template(gsi=True),
+        TemplateBody=_template(changed=True),
         ChangeSetType="UPDATE",
     )
     with without(cfn.PATCHES), pytest.raises(UnboundLocalError):
@@ -124,11 +121,11 @@ def test_delete_missing_change_set_is_a_no_op() -> None:
 def test_change_set_names_are_scoped_to_their_stack() -> None:
     cloudformation, _, _ = _clients()
     for stack in ("s1", "s2"):
-        cloudformation.create_stack(StackName=stack, TemplateBody=_template(table_name=stack))
+        cloudformation.create_stack(StackName=stack, TemplateBody=_template(queue_name=stack))
     cloudformation.create_change_set(
         StackName="s1",
         ChangeSetName="cdk-deploy-change-set",
-        TemplateBody=_template(gsi=True, table_name="s1"),
+        TemplateBody=_template(changed=True, queue_name="s1"),
         ChangeSetType="UPDATE",
     )
     found = cloudformation.describe_change_set(
@@ -141,46 +138,45 @@ def test_change_set_names_are_scoped_to_their_stack() -> None:
 
 
 def test_direct_update_with_previous_bootstrap_version() -> None:
-    cloudformation, dynamodb, _ = _clients()
+    cloudformation, sqs, _ = _clients()
     cloudformation.create_stack(StackName="s1", TemplateBody=_template())
     previous = [{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}]
     with without(cfn.PATCHES), pytest.raises(KeyError, match="BootstrapVersion"):
         cloudformation.update_stack(
-            StackName="s1", TemplateBody=_template(gsi=True), Parameters=previous
+            StackName="s1", TemplateBody=_template(changed=True), Parameters=previous
         )
 
     cloudformation.update_stack(
-        StackName="s1", TemplateBody=_template(gsi=True), Parameters=previous
+        StackName="s1", TemplateBody=_template(changed=True), Parameters=previous
     )
     stack = cloudformation.describe_stacks(StackName="s1")["Stacks"][0]
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
     assert {"ParameterKey": "BootstrapVersion", "ParameterValue": "21"} in stack["Parameters"]
-    table = dynamodb.describe_table(TableName="Things")["Table"]
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["EmailIndex"]
+    assert _visibility(sqs) == "60"
 
 
 def test_change_set_update_with_previous_ssm_parameter() -> None:
-    cloudformation, dynamodb, _ = _clients()
+    cloudformation, sqs, _ = _clients()
     _change_set_deploy(cloudformation, "s1", _template(), "CREATE")
     with without(cfn.PATCHES), pytest.raises(AttributeError):
-        _change_set_deploy(cloudformation, "s1", _template(gsi=True), "UPDATE")
+        _change_set_deploy(cloudformation, "s1", _template(changed=True), "UPDATE")
 
 
 def test_change_set_outputs_exports_and_update_of_a_table() -> None:
-    cloudformation, dynamodb, _ = _clients()
+    cloudformation, sqs, _ = _clients()
     with without(cfn.PATCHES):
         _change_set_deploy(cloudformation, "plain", _template(), "CREATE")
         plain = cloudformation.describe_stacks(StackName="plain")["Stacks"][0]
         assert "Outputs" not in plain  # moto's gap: no outputs after a change-set create
-        dynamodb.delete_table(TableName="Things")
+        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="things")["QueueUrl"])
 
-    _change_set_deploy(cloudformation, "s1", _template(output_export="things-stream"), "CREATE")
+    _change_set_deploy(cloudformation, "s1", _template(output_export="things-queue"), "CREATE")
     stack = cloudformation.describe_stacks(StackName="s1")["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-    assert outputs["TableName"] == "Things"
-    assert outputs["StreamArn"].startswith("arn:aws:dynamodb:us-east-1:")
+    assert outputs["QueueName"] == "things"
+    assert outputs["QueueArn"].startswith("arn:aws:sqs:us-east-1:")
     exports = {e["Name"]: e["Value"] for e in cloudformation.list_exports()["Exports"]}
-    assert exports == {"things-stream": outputs["StreamArn"]}
+    assert exports == {"things-queue": outputs["QueueArn"]}
 
     # A second stack imports the export through a change set, as CDK's cross-stack refs do.
     consumer = json.dumps(
@@ -188,58 +184,42 @@ def test_change_set_outputs_exports_and_update_of_a_table() -> None:
             "Resources": {
                 "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "consumer"}}
             },
-            "Outputs": {"Imported": {"Value": {"Fn::ImportValue": "things-stream"}}},
+            "Outputs": {"Imported": {"Value": {"Fn::ImportValue": "things-queue"}}},
         }
     )
     _change_set_deploy(cloudformation, "s2", consumer, "CREATE")
     s2 = cloudformation.describe_stacks(StackName="s2")["Stacks"][0]
-    assert s2["Outputs"][0]["OutputValue"] == outputs["StreamArn"]
+    assert s2["Outputs"][0]["OutputValue"] == outputs["QueueArn"]
 
-    # Re-deploying with a new GSI updates the live table and keeps the outputs.
+    # Re-deploying a changed queue updates it in place and keeps the outputs.
     _change_set_deploy(
-        cloudformation, "s1", _template(gsi=True, output_export="things-stream"), "UPDATE"
+        cloudformation, "s1", _template(changed=True, output_export="things-queue"), "UPDATE"
     )
-    table = dynamodb.describe_table(TableName="Things")["Table"]
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["EmailIndex"]
+    assert _visibility(sqs) == "60"
     stack = cloudformation.describe_stacks(StackName="s1")["Stacks"][0]
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
-    assert {o["OutputKey"] for o in stack["Outputs"]} == {"TableName", "StreamArn"}
+    assert {o["OutputKey"] for o in stack["Outputs"]} == {"QueueName", "QueueArn"}
     # As on AWS, executing a change set removes the stack's change sets, so CDK's next
     # `cdk-deploy-change-set` lookup finds nothing.
     summaries = cloudformation.list_change_sets(StackName="s1")["Summaries"]
     assert [s for s in summaries if s["StackName"] == "s1"] == []
 
 
-def test_moto_cannot_update_a_table_without_the_override() -> None:
-    cloudformation, dynamodb, _ = _clients()
-    previous = [{"ParameterKey": "BootstrapVersion", "ParameterValue": SSM_VERSION}]
-    cloudformation.create_stack(StackName="s1", TemplateBody=_template())
-    with without(cfn.PATCHES):
-        cloudformation.update_stack(
-            StackName="s1", TemplateBody=_template(gsi=True), Parameters=previous
-        )
-        table = dynamodb.describe_table(TableName="Things")["Table"]
-        assert table.get("GlobalSecondaryIndexes", []) == []
-        # moto raises while serializing the outputs (an HTTP 500 through its server).
-        with pytest.raises(MotoValidationError, match="Fn::GetAtt references undefined"):
-            cloudformation.describe_stacks(StackName="s1")
-
-
 def test_describing_a_deleted_stack_does_not_recreate_its_resources() -> None:
-    cloudformation, dynamodb, _ = _clients()
+    cloudformation, sqs, _ = _clients()
 
     def create_then_delete(name: str) -> None:
         stack_id = cloudformation.create_stack(StackName=name, TemplateBody=_template())["StackId"]
         cloudformation.delete_stack(StackName=stack_id)
-        assert dynamodb.list_tables()["TableNames"] == []
+        assert sqs.list_queues().get("QueueUrls", []) == []
         # What `cdk destroy` does next: poll the deleted stack by id.
         status = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"]
         assert status == "DELETE_COMPLETE"
 
     with without(cfn.PATCHES):
         create_then_delete("plain")
-        assert dynamodb.list_tables()["TableNames"] == ["Things"]  # moto re-created it
-        dynamodb.delete_table(TableName="Things")
+        (url,) = sqs.list_queues()["QueueUrls"]  # moto re-created it
+        sqs.delete_queue(QueueUrl=url)
 
     create_then_delete("fixed")
-    assert dynamodb.list_tables()["TableNames"] == []
+    assert sqs.list_queues().get("QueueUrls", []) == []

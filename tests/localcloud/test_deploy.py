@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from scripts import local_cloud
+from localcloud import launcher
+from scripts import deploy
 from stacks.config import stage_config
 from tests.localcloud.conftest import client, free_port, zip_code
 
@@ -82,11 +83,11 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Pa
     port = free_port()
     state_dir = tmp_path_factory.mktemp("deploy-cloud")
     try:
-        summary = local_cloud.deploy_local(port, state_dir, quiet=True)
-        assert summary.cloud == local_cloud.LOCALCLOUD
+        summary = deploy.deploy_local(port, state_dir, quiet=True)
+        assert summary.cloud == launcher.LOCALCLOUD
         yield port, state_dir
     finally:
-        local_cloud.stop(port, state_dir)
+        launcher.stop(port, state_dir)
 
 
 def _invoke(endpoint: str, name: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -101,7 +102,7 @@ def _index_names(table: dict[str, Any], kind: str) -> set[str]:
 
 
 def test_tables_indexes_stream_and_ttl_exist_as_declared(deployed: tuple[int, Path]) -> None:
-    endpoint = local_cloud.endpoint_url(deployed[0])
+    endpoint = launcher.endpoint_url(deployed[0])
     dynamodb = client("dynamodb", endpoint)
     for spec in CONFIG.tables:
         table = dynamodb.describe_table(TableName=spec.table_name)["Table"]
@@ -127,7 +128,7 @@ def test_tables_indexes_stream_and_ttl_exist_as_declared(deployed: tuple[int, Pa
 
 
 def test_user_manager_runs_the_real_handler(deployed: tuple[int, Path]) -> None:
-    endpoint = local_cloud.endpoint_url(deployed[0])
+    endpoint = launcher.endpoint_url(deployed[0])
     name = CONFIG.functions.user_manager
     created = _invoke(
         endpoint,
@@ -149,7 +150,7 @@ def test_user_manager_runs_the_real_handler(deployed: tuple[int, Path]) -> None:
 
 def test_the_tutorials_invoke_session_on_the_local_cloud(deployed: tuple[int, Path]) -> None:
     """Seed 003's `aws lambda invoke` payloads, in order, through the Lambda Invoke API."""
-    endpoint = local_cloud.endpoint_url(deployed[0])
+    endpoint = launcher.endpoint_url(deployed[0])
     name = CONFIG.functions.user_manager
 
     def invoke(payload: dict[str, Any]) -> tuple[int, Any]:
@@ -177,7 +178,7 @@ def test_the_tutorials_invoke_session_on_the_local_cloud(deployed: tuple[int, Pa
 
 
 def test_a_new_message_reaches_the_stream_function(deployed: tuple[int, Path]) -> None:
-    endpoint = local_cloud.endpoint_url(deployed[0])
+    endpoint = launcher.endpoint_url(deployed[0])
     dynamodb = client("dynamodb", endpoint)
     table = CONFIG.table("messages").table_name
     group = "deploy-test-group"
@@ -218,7 +219,7 @@ def test_a_new_message_reaches_the_stream_function(deployed: tuple[int, Path]) -
 
 
 def _copy_app(target: Path) -> Path:
-    root = local_cloud.REPO_ROOT
+    root = deploy.REPO_ROOT
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".pytest_cache")
     for name in ("stacks", "lambda_src"):
         shutil.copytree(root / name, target / name, ignore=ignore)
@@ -233,7 +234,7 @@ def test_redeploy_updates_a_table_the_code_and_the_environment(
     deployed: tuple[int, Path], tmp_path: Path
 ) -> None:
     port, state_dir = deployed
-    endpoint = local_cloud.endpoint_url(port)
+    endpoint = launcher.endpoint_url(port)
     dynamodb = client("dynamodb", endpoint)
     lambda_client = client("lambda", endpoint)
     tasks = CONFIG.table("tasks").table_name
@@ -244,7 +245,7 @@ def test_redeploy_updates_a_table_the_code_and_the_environment(
     }
 
     app_dir = _copy_app(tmp_path / "app")
-    local_cloud.deploy_local(
+    deploy.deploy_local(
         port,
         state_dir,
         seed=False,
@@ -263,7 +264,7 @@ def test_redeploy_updates_a_table_the_code_and_the_environment(
     assert listed["deployProbe"] == "v2"
 
     # `make deploy` again from the repo: back to the declared stage, and idempotent.
-    summary = local_cloud.deploy_local(port, state_dir, quiet=True)
+    summary = deploy.deploy_local(port, state_dir, quiet=True)
     table = dynamodb.describe_table(TableName=tasks)["Table"]
     assert PROBE_INDEX not in _index_names(table, "GlobalSecondaryIndexes")
     environment = lambda_client.get_function_configuration(FunctionName=user_manager)[
@@ -299,7 +300,7 @@ def test_a_raising_stream_handler_is_retried_then_sent_to_the_failure_queue(
 ) -> None:
     """The deployed mapping (retries, on-failure queue from the stack) with a handler that
     always raises: each attempt is a function error in the logs; then the queue has it."""
-    endpoint = local_cloud.endpoint_url(deployed[0])
+    endpoint = launcher.endpoint_url(deployed[0])
     lambda_client = client("lambda", endpoint)
     name = CONFIG.functions.message_stream
     raising = "def lambda_handler(event, context):\n    raise RuntimeError('injected failure')\n"
@@ -351,8 +352,8 @@ def test_a_raising_stream_handler_is_retried_then_sent_to_the_failure_queue(
 
 def test_make_deploy_refuses_prod_without_confirmation() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "scripts.local_cloud", "deploy", "--stage", "prod"],
-        cwd=local_cloud.REPO_ROOT,
+        [sys.executable, "-m", "scripts", "--stage", "prod", "deploy"],
+        cwd=deploy.REPO_ROOT,
         capture_output=True,
         text=True,
         check=False,
@@ -363,8 +364,8 @@ def test_make_deploy_refuses_prod_without_confirmation() -> None:
 
 def test_destroy_removes_the_stacks_and_their_resources(deployed: tuple[int, Path]) -> None:
     port, state_dir = deployed
-    endpoint = local_cloud.endpoint_url(port)
-    message = local_cloud.destroy_local(port, state_dir)
+    endpoint = launcher.endpoint_url(port)
+    message = deploy.destroy_local(port, state_dir)
     assert message.startswith(f"destroyed the {CONFIG.stack_prefix} stacks")
     assert client("dynamodb", endpoint).list_tables()["TableNames"] == []
     functions = client("lambda", endpoint).list_functions()["Functions"]

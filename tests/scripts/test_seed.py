@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from localcloud.engine import Engine
 from scripts.cli import main
 from scripts.codec import WireItem
 from scripts.errors import InvalidInput, SeedIncomplete
@@ -19,7 +20,6 @@ from scripts.tables import count_items, describe_table
 from scripts.target import resolve_target
 from stacks.config import StageConfig
 from tests.support.backends import create_stage_tables, dynamodb_client
-from tests.support.dynamodb_local import DynamoDBLocal
 from tests.support.fakes import FlakyBatchClient
 
 
@@ -188,7 +188,7 @@ def test_endpoint_dying_mid_seed_reports_progress_and_a_rerun_completes(tmp_path
     db = tmp_path / "db"
     db.mkdir()
     items = [_task(n) for n in range(1500)]
-    engine = DynamoDBLocal(db_path=db)
+    engine = Engine(db_path=db)
     endpoint = engine.start()
     try:
         create_stage_tables(endpoint, keys=["tasks"])
@@ -211,7 +211,7 @@ def test_endpoint_dying_mid_seed_reports_progress_and_a_rerun_completes(tmp_path
     finally:
         engine.stop()
 
-    restarted = DynamoDBLocal(db_path=db)
+    restarted = Engine(db_path=db)
     endpoint = restarted.start()
     try:
         target = resolve_target("local", endpoint)

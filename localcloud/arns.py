@@ -1,0 +1,55 @@
+"""Identity rewriting between AWS's ARNs and DynamoDB Local's.
+
+DynamoDB Local names every resource `arn:aws:dynamodb:ddblocal:000000000000:...` and puts
+`"awsRegion": "ddblocal"` in stream records. The local cloud answers with the request's
+region and the caller's account (as moto derives it from the access key), and translates
+any DynamoDB ARN a caller sends back to DynamoDB Local's form. Shard iterators embed the
+stream ARN in plain text, so they round-trip through the same two rewrites.
+"""
+
+from __future__ import annotations
+
+import re
+
+from localcloud.engine import ENGINE_ACCOUNT, ENGINE_REGION
+
+_ENGINE_ARN = f"arn:aws:dynamodb:{ENGINE_REGION}:{ENGINE_ACCOUNT}:".encode()
+_ANY_DYNAMODB_ARN = re.compile(rb"arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:")
+_ENGINE_REGION_FIELD = re.compile(rb'"awsRegion"\s*:\s*"' + ENGINE_REGION.encode() + rb'"')
+
+
+def to_engine(body: bytes) -> bytes:
+    """Every DynamoDB ARN in a request, in DynamoDB Local's form."""
+    return _ANY_DYNAMODB_ARN.sub(_ENGINE_ARN, body)
+
+
+def from_engine(body: bytes, region: str, account: str) -> bytes:
+    """DynamoDB Local's ARNs and stream-record regions as the caller's region and account."""
+    if ENGINE_REGION.encode() not in body:
+        return body
+    body = body.replace(_ENGINE_ARN, f"arn:aws:dynamodb:{region}:{account}:".encode())
+    return _ENGINE_REGION_FIELD.sub(f'"awsRegion":"{region}"'.encode(), body)
+
+
+def table_arn(region: str, account: str, table: str) -> str:
+    """The ARN AWS gives `table` in `region` of `account`."""
+    return f"arn:aws:dynamodb:{region}:{account}:table/{table}"
+
+
+def engine_arn(arn: str) -> str:
+    """One ARN in DynamoDB Local's form."""
+    return to_engine(arn.encode()).decode()
+
+
+def public_arn(arn: str, region: str, account: str) -> str:
+    """One DynamoDB Local ARN in the caller's form."""
+    return from_engine(arn.encode(), region, account).decode()
+
+
+def table_of(arn: str) -> str:
+    """The table name in a table, index or stream ARN."""
+    resource = arn.split(":", 5)[-1]
+    parts = resource.split("/")
+    if len(parts) < 2 or parts[0] != "table":
+        raise ValueError(f"not a DynamoDB table ARN: {arn}")
+    return parts[1]

@@ -1,0 +1,202 @@
+"""The front door: DynamoDB and DynamoDB Streams requests on the local cloud's port go to
+DynamoDB Local; everything else goes to moto.
+
+A request is DynamoDB's when its `X-Amz-Target` is `DynamoDB_20120810.*` or
+`DynamoDBStreams_20120810.*`, whatever host header the SDK or CLI sent. It is forwarded as
+it came, with the DynamoDB ARNs in it translated to DynamoDB Local's form, and the answer
+comes back unchanged except for identity: ARNs and stream records carry the request's
+region and the caller's account (the body's CRC32 header is recomputed). The operations
+DynamoDB Local lacks are answered by `TableExtras`; every successful item write wakes the
+stream poller, so records reach their functions without waiting for a poll interval.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import zlib
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from typing import Any
+
+from werkzeug.wsgi import get_input_stream
+
+from localcloud import arns
+from localcloud.engine import DYNAMODB_TARGET, STREAMS_TARGET, EngineClient, EngineError
+from localcloud.table_extras import Caller, ExtrasError, TableExtras
+
+log = logging.getLogger("localcloud.front_door")
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+DEFAULT_REGION = "us-east-1"
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
+ITEM_WRITES = frozenset(
+    {
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        "ExecuteStatement",
+        "BatchExecuteStatement",
+        "ExecuteTransaction",
+    }
+)
+# Not forwarded: the engine's connection is ours, and a compressed answer could not be
+# rewritten.
+_DROPPED_REQUEST_HEADERS = frozenset(
+    {"HOST", "CONNECTION", "CONTENT_LENGTH", "TRANSFER_ENCODING", "ACCEPT_ENCODING", "EXPECT"}
+)
+_DROPPED_RESPONSE_HEADERS = frozenset(
+    {"content-length", "x-amz-crc32", "transfer-encoding", "connection", "server", "date"}
+)
+JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+def is_dynamodb(environ: dict[str, Any]) -> bool:
+    """Whether a request is for DynamoDB or DynamoDB Streams."""
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    return target.startswith((f"{DYNAMODB_TARGET}.", f"{STREAMS_TARGET}."))
+
+
+def caller_of(environ: dict[str, Any]) -> Caller:
+    """The request's region (from its signature) and account (as moto derives it)."""
+    from moto.iam.models import get_account_id_from
+
+    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    access_key, region = (match.group(1), match.group(2)) if match else ("", DEFAULT_REGION)
+    account = (
+        os.environ.get("MOTO_ACCOUNT_ID")
+        or environ.get("HTTP_X_MOTO_ACCOUNT_ID")
+        or get_account_id_from(access_key or "AKIAEXAMPLE")
+    )
+    host = str(environ.get("HTTP_HOST") or f"localhost:{environ.get('SERVER_PORT', '')}")
+    return Caller(region=region, account=str(account), host=host)
+
+
+def error_body(code: str, message: str) -> bytes:
+    """An error in DynamoDB's JSON shape."""
+    return json.dumps(
+        {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}
+    ).encode()
+
+
+class FrontDoor:
+    """WSGI middleware: DynamoDB to the engine, the rest to `app` (moto)."""
+
+    def __init__(
+        self,
+        app: WsgiApp,
+        client: EngineClient,
+        extras: TableExtras,
+        on_write: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.app = app
+        self.client = client
+        self.extras = extras
+        self.on_write = on_write
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if not is_dynamodb(environ):
+            return self.app(environ, start_response)
+        target = str(environ["HTTP_X_AMZ_TARGET"])
+        operation = target.split(".", 1)[1]
+        body = get_input_stream(environ).read()
+        caller = caller_of(environ)
+        try:
+            status, headers, payload = self.handle(target, operation, body, environ, caller)
+        except EngineError as error:
+            log.error("DynamoDB Local did not answer %s: %s", operation, error)
+            status, headers = 500, []
+            payload = error_body("InternalServerError", f"DynamoDB Local is not answering: {error}")
+        return self._respond(start_response, status, headers, payload)
+
+    def handle(
+        self,
+        target: str,
+        operation: str,
+        body: bytes,
+        environ: dict[str, Any],
+        caller: Caller,
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Answer one DynamoDB request: from the extras, or forwarded to the engine."""
+        is_streams = target.startswith(STREAMS_TARGET)
+        request: dict[str, Any] | None = None
+        if not is_streams and operation in TableExtras.OPERATIONS | {"CreateTable"}:
+            request = self._parse(body)
+            if request is None:
+                return (
+                    400,
+                    [],
+                    error_body(
+                        "SerializationException",
+                        "Start of structure or map found where not expected",
+                    ),
+                )
+            try:
+                if operation == "CreateTable":
+                    self.extras.validate_create(request)
+                else:
+                    translated = json.loads(arns.to_engine(json.dumps(request).encode()))
+                    answer = self.extras.answer(operation, translated, caller)
+                    payload = arns.from_engine(
+                        json.dumps(answer).encode(), caller.region, caller.account
+                    )
+                    return 200, [], payload
+            except ExtrasError as error:
+                return 400, [], error_body(error.code, error.message)
+        headers = {
+            key[5:].replace("_", "-").title(): str(value)
+            for key, value in environ.items()
+            if key.startswith("HTTP_") and key[5:] not in _DROPPED_REQUEST_HEADERS
+        }
+        headers["Content-Type"] = str(environ.get("CONTENT_TYPE") or JSON_CONTENT_TYPE)
+        response = self.client.forward(arns.to_engine(body), headers)
+        if response.status == 200 and not is_streams:
+            self._after(operation, request, body)
+        payload = arns.from_engine(response.body, caller.region, caller.account)
+        kept = [(k, v) for k, v in response.headers if k.lower() not in _DROPPED_RESPONSE_HEADERS]
+        return response.status, kept, payload
+
+    @staticmethod
+    def _parse(body: bytes) -> dict[str, Any] | None:
+        try:
+            parsed = json.loads(body or b"{}")
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+
+    def _after(self, operation: str, request: dict[str, Any] | None, body: bytes) -> None:
+        """Bookkeeping after the engine accepted a request."""
+        if operation in ITEM_WRITES:
+            self.on_write()
+        elif operation == "CreateTable" and request is not None:
+            self.extras.table_created(request)
+        elif operation == "DeleteTable":
+            parsed = self._parse(body) or {}
+            if parsed.get("TableName"):
+                self.extras.table_deleted(str(parsed["TableName"]))
+
+    @staticmethod
+    def _respond(
+        start_response: StartResponse,
+        status: int,
+        headers: list[tuple[str, str]],
+        payload: bytes,
+    ) -> Iterable[bytes]:
+        names = {name.lower() for name, _ in headers}
+        out = list(headers)
+        if "content-type" not in names:
+            out.append(("Content-Type", JSON_CONTENT_TYPE))
+        out.append(("Content-Length", str(len(payload))))
+        out.append(("X-Amz-Crc32", str(zlib.crc32(payload) & 0xFFFFFFFF)))
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = ""
+        start_response(f"{status} {reason}".strip(), out)
+        return [payload]

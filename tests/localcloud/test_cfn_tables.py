@@ -1,0 +1,279 @@
+"""CloudFormation's DynamoDB resources on the local cloud: created, updated and deleted in
+DynamoDB Local, with TTL, PITR and tags applied by the deploy itself."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.localcloud.conftest import REGION, client
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ACCOUNT = "123456789012"  # moto's account for the tests' fake access key
+
+
+def _table(name: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "Properties": {
+            "TableName": name,
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "created_at", "AttributeType": "S"},
+            ],
+            "BillingMode": "PROVISIONED",
+            "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+            "LocalSecondaryIndexes": [
+                {
+                    "IndexName": "created-at-index",
+                    "KeySchema": [
+                        {"AttributeName": "pk", "KeyType": "HASH"},
+                        {"AttributeName": "created_at", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ],
+            "StreamSpecification": {"StreamViewType": "NEW_IMAGE"},
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "Tags": [{"Key": "team", "Value": "backend"}],
+        },
+    }
+
+
+def _gsi(name: str, attribute: str) -> dict[str, Any]:
+    return {
+        "IndexName": name,
+        "KeySchema": [{"AttributeName": attribute, "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"},
+        "ProvisionedThroughput": {"ReadCapacityUnits": 2, "WriteCapacityUnits": 2},
+    }
+
+
+def _template(resource: dict[str, Any], logical_id: str = "Table") -> str:
+    outputs = {
+        "Arn": {"Value": {"Fn::GetAtt": [logical_id, "Arn"]}},
+        "StreamArn": {"Value": {"Fn::GetAtt": [logical_id, "StreamArn"]}},
+        "Name": {"Value": {"Ref": logical_id}},
+    }
+    return json.dumps({"Resources": {logical_id: resource}, "Outputs": outputs})
+
+
+def _outputs(cloudformation: Any, stack: str) -> dict[str, str]:
+    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+
+
+def _names(table: dict[str, Any], kind: str) -> set[str]:
+    return {index["IndexName"] for index in table.get(kind, [])}
+
+
+@pytest.fixture
+def names() -> tuple[str, str]:
+    suffix = uuid.uuid4().hex[:8]
+    return f"cfn-stack-{suffix}", f"cfn-table-{suffix}"
+
+
+def test_a_table_is_created_in_the_engine_with_everything_the_template_declares(
+    cloud: str, names: tuple[str, str]
+) -> None:
+    stack, name = names
+    cloudformation, dynamodb = client("cloudformation", cloud), client("dynamodb", cloud)
+    cloudformation.create_stack(StackName=stack, TemplateBody=_template(_table(name)))
+
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert table["TableArn"] == f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+    assert _names(table, "LocalSecondaryIndexes") == {"created-at-index"}
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 5
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+    backups = dynamodb.describe_continuous_backups(TableName=name)
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert dynamodb.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"] == [
+        {"Key": "team", "Value": "backend"}
+    ]
+    outputs = _outputs(cloudformation, stack)
+    assert outputs["Arn"] == table["TableArn"]
+    assert outputs["StreamArn"] == table["LatestStreamArn"]
+    assert outputs["StreamArn"].startswith(f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}/")
+    assert outputs["Name"] == name
+
+    cloudformation.delete_stack(StackName=stack)
+    with pytest.raises(ClientError) as gone:
+        dynamodb.describe_table(TableName=name)
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_updates_add_and_remove_gsis_and_change_stream_ttl_and_pitr(
+    cloud: str, names: tuple[str, str]
+) -> None:
+    stack, name = names
+    cloudformation, dynamodb = client("cloudformation", cloud), client("dynamodb", cloud)
+    resource = _table(name)
+    cloudformation.create_stack(StackName=stack, TemplateBody=_template(resource))
+    old_stream = dynamodb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+
+    changed = copy.deepcopy(resource)
+    properties = changed["Properties"]
+    properties["AttributeDefinitions"].append({"AttributeName": "email", "AttributeType": "S"})
+    properties["AttributeDefinitions"].append({"AttributeName": "owner", "AttributeType": "S"})
+    properties["GlobalSecondaryIndexes"] = [
+        _gsi("email-index", "email"),
+        _gsi("owner-index", "owner"),
+    ]
+    properties["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    properties["TimeToLiveSpecification"] = {"AttributeName": "ttl", "Enabled": True}
+    properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": False}
+    properties["Tags"] = [{"Key": "team", "Value": "data"}]
+    cloudformation.update_stack(StackName=stack, TemplateBody=_template(changed))
+
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert _names(table, "GlobalSecondaryIndexes") == {"email-index", "owner-index"}
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert table["LatestStreamArn"] != old_stream
+    assert _outputs(cloudformation, stack)["StreamArn"] == table["LatestStreamArn"]
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
+    backups = dynamodb.describe_continuous_backups(TableName=name)
+    pitr = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert pitr["PointInTimeRecoveryStatus"] == "DISABLED"
+    tags = dynamodb.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]
+    assert tags == [{"Key": "team", "Value": "data"}]
+
+    # And back: one index removed, the other kept; the data survives every update.
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "a"}, "sk": {"S": "1"}})
+    properties["GlobalSecondaryIndexes"] = [_gsi("owner-index", "owner")]
+    cloudformation.update_stack(StackName=stack, TemplateBody=_template(changed))
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert _names(table, "GlobalSecondaryIndexes") == {"owner-index"}
+    assert dynamodb.get_item(TableName=name, Key={"pk": {"S": "a"}, "sk": {"S": "1"}})["Item"]
+    cloudformation.delete_stack(StackName=stack)
+
+
+def test_a_custom_named_table_whose_key_changes_is_not_replaced(
+    cloud: str, names: tuple[str, str]
+) -> None:
+    stack, name = names
+    cloudformation, dynamodb = client("cloudformation", cloud), client("dynamodb", cloud)
+    resource = _table(name)
+    cloudformation.create_stack(StackName=stack, TemplateBody=_template(resource))
+    dynamodb.put_item(TableName=name, Item={"pk": {"S": "keep"}, "sk": {"S": "me"}})
+
+    changed = copy.deepcopy(resource)
+    changed["Properties"]["KeySchema"] = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    with pytest.raises(ClientError, match="custom-named resource requires replacing"):
+        cloudformation.update_stack(StackName=stack, TemplateBody=_template(changed))
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert len(table["KeySchema"]) == 2
+    assert dynamodb.get_item(TableName=name, Key={"pk": {"S": "keep"}, "sk": {"S": "me"}})["Item"]
+
+
+def test_a_generated_name_table_whose_key_changes_is_replaced(cloud: str) -> None:
+    stack = f"cfn-replace-{uuid.uuid4().hex[:8]}"
+    cloudformation, dynamodb = client("cloudformation", cloud), client("dynamodb", cloud)
+    resource = _table("unused")
+    del resource["Properties"]["TableName"]
+    cloudformation.create_stack(StackName=stack, TemplateBody=_template(resource))
+    first = _outputs(cloudformation, stack)["Name"]
+    assert first.startswith(stack)
+
+    changed = copy.deepcopy(resource)
+    changed["Properties"]["KeySchema"] = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    changed["Properties"].pop("LocalSecondaryIndexes")
+    changed["Properties"]["AttributeDefinitions"] = [{"AttributeName": "pk", "AttributeType": "S"}]
+    cloudformation.update_stack(StackName=stack, TemplateBody=_template(changed))
+    second = _outputs(cloudformation, stack)["Name"]
+    assert second != first
+    assert [
+        k["AttributeName"] for k in dynamodb.describe_table(TableName=second)["Table"]["KeySchema"]
+    ] == ["pk"]
+    assert first not in dynamodb.list_tables()["TableNames"]
+    cloudformation.delete_stack(StackName=stack)
+    assert second not in dynamodb.list_tables()["TableNames"]
+
+
+def test_a_global_table_deploys_as_a_table_with_its_local_replica_settings(
+    cloud: str, names: tuple[str, str]
+) -> None:
+    """What CDK's `TableV2` synthesizes (moto alone skips the type)."""
+    stack, name = names
+    cloudformation, dynamodb = client("cloudformation", cloud), client("dynamodb", cloud)
+    resource = {
+        "Type": "AWS::DynamoDB::GlobalTable",
+        "Properties": {
+            "TableName": name,
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "AttributeDefinitions": [
+                {"AttributeName": "id", "AttributeType": "S"},
+                {"AttributeName": "email", "AttributeType": "S"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": "email-index",
+                    "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            "StreamSpecification": {"StreamViewType": "NEW_AND_OLD_IMAGES"},
+            "TimeToLiveSpecification": {"AttributeName": "expires", "Enabled": True},
+            "Replicas": [
+                {
+                    "Region": REGION,
+                    "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+                    "Tags": [{"Key": "app", "Value": "v2"}],
+                }
+            ],
+        },
+    }
+    cloudformation.create_stack(StackName=stack, TemplateBody=_template(resource))
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert _names(table, "GlobalSecondaryIndexes") == {"email-index"}
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
+    assert (
+        dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]["AttributeName"]
+        == "expires"
+    )
+    pitr = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    tags = dynamodb.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]
+    assert tags == [{"Key": "app", "Value": "v2"}]
+    outputs = _outputs(cloudformation, stack)
+    assert outputs["Arn"] == table["TableArn"]
+    assert outputs["StreamArn"] == table["LatestStreamArn"]
+    cloudformation.delete_stack(StackName=stack)
+    assert name not in dynamodb.list_tables()["TableNames"]
+
+
+def test_a_global_table_without_the_stacks_region_is_refused(
+    cloud: str, names: tuple[str, str]
+) -> None:
+    stack, name = names
+    cloudformation, dynamodb = client("cloudformation", cloud), client("dynamodb", cloud)
+    resource = {
+        "Type": "AWS::DynamoDB::GlobalTable",
+        "Properties": {
+            "TableName": name,
+            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "Replicas": [{"Region": "eu-west-1"}],
+        },
+    }
+    with pytest.raises(ClientError, match="must include the stack's region"):
+        cloudformation.create_stack(StackName=stack, TemplateBody=_template(resource))
+    assert name not in dynamodb.list_tables()["TableNames"]

@@ -1,0 +1,149 @@
+"""`make deploy` on a peer local cloud: MiniStack (free, Docker-free, PyPI `ministack`),
+then our own cloud on the same port in the same checkout.
+
+The same `deploy_local` path deploys, seeds and serves the tutorials' calls on MiniStack.
+What MiniStack lacks is recorded here as tests that fail when it changes. Switching clouds
+must not break the next deploy: the CDK CLI caches one account per access key, and
+MiniStack's (000000000000) is not ours (123456789012).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from localcloud import launcher
+from scripts import deploy
+from stacks.config import stage_config
+from tests.localcloud.conftest import client, create_function
+from tests.support.ministack import MiniStack
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+CONFIG = stage_config("local")
+
+
+@pytest.fixture(scope="module")
+def peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Path, MiniStack]]:
+    """MiniStack on a free port with the local stage deployed and seeded by `deploy_local`."""
+    state_dir = tmp_path_factory.mktemp("ministack-deploy")
+    with MiniStack(log_path=state_dir / "ministack.log") as peer:
+        port = int(peer.endpoint.rsplit(":", 1)[1])
+        summary = deploy.deploy_local(port, state_dir, quiet=True)
+        assert summary.cloud == launcher.MINISTACK
+        assert all(count > 0 for count in summary.tables.values())
+        yield port, state_dir, peer
+
+
+@pytest.fixture(scope="module")
+def ministack(peer: tuple[int, Path, MiniStack]) -> tuple[int, Path]:
+    return peer[0], peer[1]
+
+
+def _invoke(endpoint: str, name: str, event: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    response = client("lambda", endpoint).invoke(FunctionName=name, Payload=json.dumps(event))
+    return response, json.loads(response["Payload"].read())
+
+
+def test_the_stack_deploys_and_the_tutorial_calls_work_on_ministack(
+    ministack: tuple[int, Path],
+) -> None:
+    endpoint = launcher.endpoint_url(ministack[0])
+    found = launcher.detect(ministack[0])
+    assert found is not None and found.kind == launcher.MINISTACK
+    tables = client("dynamodb", endpoint).list_tables()["TableNames"]
+    assert set(tables) >= {spec.table_name for spec in CONFIG.tables}
+    response, result = _invoke(endpoint, CONFIG.functions.user_manager, {"action": "LIST"})
+    assert "FunctionError" not in response
+    assert result["statusCode"] == 200
+    assert json.loads(result["body"])["count"] > 0
+
+
+def test_a_new_message_reaches_the_stream_function_on_ministack(
+    ministack: tuple[int, Path],
+) -> None:
+    endpoint = launcher.endpoint_url(ministack[0])
+    dynamodb = client("dynamodb", endpoint)
+    table = CONFIG.table("messages").table_name
+    group = "peer-group-1"
+    for user in ("alice", "bob"):
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "pk": {"S": f"GRP#{user}"},
+                "sk": {"S": "2030-01-01T00:00:00+00:00"},
+                "message_group_uuid": {"S": group},
+                "user_uuid": {"S": user},
+                "message": {"S": "old"},
+            },
+        )
+    sent_at = "2031-06-01T12:00:00+00:00"
+    dynamodb.put_item(
+        TableName=table,
+        Item={
+            "pk": {"S": f"MSG#{group}"},
+            "sk": {"S": sent_at},
+            "message_group_uuid": {"S": group},
+            "message": {"S": "hello from a peer"},
+            "user_uuid": {"S": "alice"},
+            "user_handle": {"S": "alice"},
+            "user_display_name": {"S": "Alice"},
+        },
+    )
+    deadline = time.monotonic() + 30
+    rows: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        rows = dynamodb.query(
+            TableName=table,
+            IndexName="message-group-sk-index",
+            KeyConditionExpression="message_group_uuid = :g",
+            ExpressionAttributeValues={":g": {"S": group}},
+        )["Items"]
+        if len(rows) == 2 and all(row["sk"]["S"] == sent_at for row in rows):
+            break
+        time.sleep(0.2)
+    assert {row["sk"]["S"] for row in rows} == {sent_at}
+
+
+def test_ministack_gap_error_type_is_not_the_exception_class(
+    ministack: tuple[int, Path], cloud: str
+) -> None:
+    """Lambda answers `errorType` with the exception's class; MiniStack with
+    `Runtime.HandlerError` (1.5.33). Our cloud answers as Lambda does."""
+    code = "def handler(event, context):\n    raise KeyError('missing')\n"
+    errors = {}
+    for endpoint in (launcher.endpoint_url(ministack[0]), cloud):
+        name = f"raises-{abs(hash(endpoint)) % 10_000}"
+        create_function(endpoint, name, code)
+        response, result = _invoke(endpoint, name, {})
+        assert response["FunctionError"] == "Unhandled"
+        errors[endpoint] = result["errorType"]
+    assert errors[cloud] == "KeyError"
+    assert errors[launcher.endpoint_url(ministack[0])] == "Runtime.HandlerError"
+
+
+def test_switching_from_ministack_to_our_cloud_on_one_port_deploys(
+    peer: tuple[int, Path, MiniStack],
+) -> None:
+    port, state_dir, ministack = peer
+    found = launcher.detect(port)
+    assert found is not None and found.kind == launcher.MINISTACK
+    ministack_home = deploy.cdk_home(state_dir, found, port)
+    assert (ministack_home / "cache").exists(), "the CDK CLI cached nothing for MiniStack"
+    # Same checkout (state directory), same port, another cloud.
+    ministack.stop()
+    summary = deploy.deploy_local(port, state_dir, quiet=True)
+    try:
+        assert summary.cloud == launcher.LOCALCLOUD
+        ours = launcher.detect(port)
+        assert ours is not None and deploy.cdk_home(state_dir, ours, port) != ministack_home
+        endpoint = launcher.endpoint_url(port)
+        response, result = _invoke(endpoint, CONFIG.functions.user_manager, {"action": "LIST"})
+        assert "FunctionError" not in response and result["statusCode"] == 200
+    finally:
+        launcher.stop(port, state_dir)
