@@ -7,6 +7,7 @@ import json
 import socket
 import statistics
 import tempfile
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from scripts import local_cloud
+from localcloud import launcher as local_cloud
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
@@ -72,6 +73,21 @@ def create_function(endpoint: str, name: str, code: str, env: dict[str, str]) ->
         Timeout=10,
         Environment={"Variables": env},
     )
+
+
+def health(endpoint: str) -> dict[str, Any]:
+    """The local cloud's `/_localcloud/health` document."""
+    with urllib.request.urlopen(f"{endpoint}{local_cloud.HEALTH_PATH}", timeout=10) as response:
+        data: dict[str, Any] = json.loads(response.read())
+    return data
+
+
+def rss_bytes(pid: int) -> int:
+    """The resident set size of process `pid` (`VmRSS` of `/proc/<pid>/status`), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid} (a zombie or a kernel thread?)")
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -40,9 +40,9 @@ import pytest
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from localcloud.engine import REPO_ROOT, Engine
 from scripts.schema import create_table_request
 from stacks.config import StageConfig, stage_config
-from tests.support.dynamodb_local import REPO_ROOT, DynamoDBLocal
 
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -106,14 +106,8 @@ def drop_all_tables(endpoint: str) -> None:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """moto's server in a thread on a free port, for the whole session.
-
-    With the local cloud's DynamoDB write lock (`localcloud.dynamodb`), so its DynamoDB is the
-    one `make deploy` serves: transactions are isolated, as on DynamoDB.
-    """
-    from localcloud import dynamodb
-
-    dynamodb.PATCHES.install()
+    """moto's server in a thread on a free port, for the whole session (moto as it is:
+    the local cloud serves DynamoDB from DynamoDB Local, not from moto)."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -128,7 +122,7 @@ def dynamodb_local_endpoint() -> Iterator[str]:
     """AWS's DynamoDB Local (in memory) on a free port, for the whole session."""
     log_dir = REPO_ROOT / ".cache" / "dynamodb-local"
     log_dir.mkdir(parents=True, exist_ok=True)
-    with DynamoDBLocal(log_path=log_dir / "server.log") as engine:
+    with Engine(log_path=log_dir / "server.log") as engine:
         yield engine.endpoint
 
 
