@@ -21,7 +21,6 @@ from typing import Any
 
 from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation.exceptions import ValidationError as CfnValidationError
-from moto.core.common_models import CloudFormationModel
 
 from localcloud import arns
 from localcloud.dynamodb import service
@@ -229,8 +228,15 @@ def _apply_side_settings(name: str, desired: Desired, current_ttl: dict[str, Any
     extras.set_tags(name, desired.tags)
 
 
-class EngineTable(CloudFormationModel):
-    """A CloudFormation table resource whose table lives in DynamoDB Local."""
+class EngineTable:
+    """A CloudFormation table resource whose table lives in DynamoDB Local.
+
+    Shaped like moto's `CloudFormationModel` but not registered as one: moto finds it only
+    through `resource_class_from_type` below, so moto alone keeps its own behaviour.
+    """
+
+    cf_resource_type: str
+    logical_resource_id: str
 
     def __init__(
         self,
@@ -275,6 +281,9 @@ class EngineTable(CloudFormationModel):
     @property
     def physical_resource_id(self) -> str:
         return self.name
+
+    def is_created(self) -> bool:
+        return True
 
     @classmethod
     def create_from_cloudformation_json(

@@ -277,3 +277,18 @@ def test_a_global_table_without_the_stacks_region_is_refused(
     with pytest.raises(ClientError, match="must include the stack's region"):
         cloudformation.create_stack(StackName=stack, TemplateBody=_template(resource))
     assert name not in dynamodb.list_tables()["TableNames"]
+
+
+def test_moto_alone_has_no_engine_tables_and_skips_global_tables() -> None:
+    """The lookup override is still needed: moto maps tables to its own model and has none
+    for `AWS::DynamoDB::GlobalTable` (a moto that adds one makes this fail)."""
+    from moto.dynamodb.models.table import Table as MotoTable
+
+    from localcloud import cfn_tables
+
+    lookup = cfn_tables.PATCHES.patches[0].original
+    assert lookup("AWS::DynamoDB::Table") is MotoTable
+    assert lookup("AWS::DynamoDB::GlobalTable") is None
+    assert cfn_tables.resource_class_from_type("AWS::DynamoDB::GlobalTable") is (
+        cfn_tables.EngineTable
+    )

@@ -254,3 +254,34 @@ def test_report_batch_item_failures_resumes_from_the_failed_record(cloud: str) -
     counts = {pk: row["n"]["N"] for pk, row in _rows(cloud, table, "count#").items()}
     # k0 succeeded in the first batch and was checkpointed; k1 (and k2 after it) came again.
     assert counts == {"count#k0": "1", "count#k1": "2", "count#k2": "2"}
+
+
+def test_moto_alone_refuses_a_mapping_on_a_dynamodb_local_stream(cloud: str, aws_env: None) -> None:
+    """moto looks streams up in its own tables, which no longer hold ours: without the
+    override, a mapping on a DynamoDB Local stream is refused (a moto change fails this)."""
+    import boto3
+    from moto import mock_aws
+    from moto.awslambda.models import lambda_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.exceptions import JsonRESTError
+
+    from localcloud import streams
+    from tests.localcloud.conftest import REGION, zip_code
+
+    _, stream_arn = _table(cloud)
+    with mock_aws():
+        role = boto3.client("iam", region_name=REGION).create_role(
+            RoleName="moto-alone", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        boto3.client("lambda", region_name=REGION).create_function(
+            FunctionName="moto-alone",
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": zip_code({"app.py": ALWAYS_FAILS})},
+        )
+        backend = lambda_backends[DEFAULT_ACCOUNT_ID][REGION]
+        with pytest.raises(JsonRESTError, match="Invalid EventSourceArn"):
+            streams.PATCHES.patches[0].original(
+                backend, {"EventSourceArn": stream_arn, "FunctionName": "moto-alone"}
+            )

@@ -142,20 +142,29 @@ def test_undefined_or_unused_placeholders_are_caught_before_reading(
         build_request(info, filter_expression="#x = :a", values='{":a": 1}')
 
 
+@pytest.mark.parametrize("ddb_endpoint", ["moto", "dynamodb_local", "local_cloud"], indirect=True)
 def test_difference_undefined_value_placeholder(
     stage_tables: StageConfig, ddb_endpoint: str, ddb_backend: str
 ) -> None:
     """Engine difference: DynamoDB Local (the reference) answers ValidationException; moto
-    fails with an internal server error. The tool checks placeholders itself, above.
+    fails with an internal server error. The local cloud answers exactly as DynamoDB Local
+    (code, message and status). The tool checks placeholders itself, above.
     """
     client = dynamodb_client(ddb_endpoint)
     with pytest.raises(ClientError) as caught:
         client.scan(TableName="Tasks", FilterExpression="n = :missing")
-    code = caught.value.response["Error"]["Code"]
-    if ddb_backend == "dynamodb_local":
-        assert code == "ValidationException"
+    error = caught.value.response
+    answer = (error["Error"]["Code"], error["Error"]["Message"])
+    status = error["ResponseMetadata"]["HTTPStatusCode"]
+    if ddb_backend == "moto":
+        assert status == 500
     else:
-        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert answer == (
+            "ValidationException",
+            "Invalid FilterExpression: An expression attribute value used in expression is "
+            "not defined; attribute value: :missing",
+        )
+        assert status == 400
 
 
 def test_option_mistakes_are_caught_before_reading(

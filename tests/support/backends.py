@@ -1,8 +1,8 @@
-"""DynamoDB test backends: moto's server and AWS's DynamoDB Local, one fixture for both.
+"""DynamoDB test backends: moto's server, AWS's DynamoDB Local and our local cloud.
 
 Register with `pytest_plugins = ["tests.support.backends"]` (the root `tests/conftest.py`
-already does). Both servers start once per session (per xdist worker) on free ports and
-only when a test asks for them. Use them like this::
+already does). Each server starts once per session (per xdist worker) on a free port and
+only when a test asks for it. Use them like this::
 
     from tests.support.backends import dynamodb_client
 
@@ -16,8 +16,13 @@ only when a test asks for them. Use them like this::
   every table is dropped before and after the test. Fake credentials and region are set in
   the environment (`AWS_ACCESS_KEY_ID`, `AWS_DEFAULT_REGION`), `AWS_ENDPOINT_URL` is
   removed, so code under test gets the endpoint only from you.
-- `ddb_backend`: `"moto"` or `"dynamodb_local"` for the current parametrization, to record a
-  difference between the two (DynamoDB Local is the reference).
+- `ddb_backend`: `"moto"`, `"dynamodb_local"` or `"local_cloud"` for the current
+  parametrization, to record a difference between them (DynamoDB Local is the reference).
+- `@with_local_cloud` on a test that uses `ddb_endpoint`: runs it on a third backend too,
+  `local_cloud` (our local cloud, `tests/support/local_cloud.py`, whose DynamoDB is its
+  own DynamoDB Local behind the front door), with the same empty-tables contract. Only
+  the engine-difference tests use it: it is not in the default params, so the rest of the
+  suite runs twice, not three times.
 - `stage_tables`: the `local` stage's tables (Tasks, Users, cruddur-messages with their
   indexes and stream) created on `ddb_endpoint`; yields the `StageConfig`.
 - `create_stage_tables(endpoint, ...)`, `drop_all_tables(endpoint)`, `dynamodb_client(...)`,
@@ -47,6 +52,7 @@ from stacks.config import StageConfig, stage_config
 REGION = "us-east-1"
 FAKE_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 BACKENDS = ("moto", "dynamodb_local")
+ALL_BACKENDS = (*BACKENDS, "local_cloud")
 
 
 def dynamodb_client(endpoint: str, *, max_pool: int = 10, region: str = REGION) -> Any:
@@ -126,9 +132,24 @@ def dynamodb_local_endpoint() -> Iterator[str]:
         yield engine.endpoint
 
 
+@pytest.fixture(scope="session")
+def local_cloud_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Our local cloud (moto + the front door to its own DynamoDB Local) on a free port, for
+    the whole session, in a scratch state directory."""
+    from tests.support.local_cloud import LocalCloud
+
+    with LocalCloud(tmp_path_factory.mktemp("local-cloud-backend")) as cloud:
+        yield cloud.endpoint
+
+
+# `ddb_endpoint` on all three backends: moto, DynamoDB Local and the local cloud.
+with_local_cloud = pytest.mark.parametrize("ddb_endpoint", ALL_BACKENDS, indirect=True)
+
+
 @pytest.fixture(params=BACKENDS)
 def ddb_endpoint(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An endpoint URL of an empty DynamoDB: moto, then DynamoDB Local."""
+    """An endpoint URL of an empty DynamoDB: moto, then DynamoDB Local (then the local cloud
+    under `@with_local_cloud`)."""
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", FAKE_CREDENTIALS["aws_access_key_id"])
@@ -143,7 +164,8 @@ def ddb_endpoint(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 
 @pytest.fixture
 def ddb_backend(request: pytest.FixtureRequest, ddb_endpoint: str) -> str:
-    """Which backend `ddb_endpoint` is in this test: `moto` or `dynamodb_local`."""
+    """Which backend `ddb_endpoint` is in this test: `moto`, `dynamodb_local` or
+    `local_cloud`."""
     backend: str = request.node.callspec.params["ddb_endpoint"]
     return backend
 
