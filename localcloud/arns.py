@@ -9,9 +9,28 @@ stream ARN in plain text, so they round-trip through the same two rewrites.
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 from localcloud.engine import ENGINE_ACCOUNT, ENGINE_REGION
+
+# Operations that carry items: their attribute values are the caller's data and are never
+# rewritten; only the table names (which may be ARNs) are.
+ITEM_OPERATIONS = frozenset(
+    {
+        "PutItem",
+        "GetItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchWriteItem",
+        "BatchGetItem",
+        "TransactWriteItems",
+        "TransactGetItems",
+    }
+)
 
 _ENGINE_ARN = f"arn:aws:dynamodb:{ENGINE_REGION}:{ENGINE_ACCOUNT}:".encode()
 _ANY_DYNAMODB_ARN = re.compile(rb"arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:")
@@ -21,6 +40,44 @@ _ENGINE_REGION_FIELD = re.compile(rb'"awsRegion"\s*:\s*"' + ENGINE_REGION.encode
 def to_engine(body: bytes) -> bytes:
     """Every DynamoDB ARN in a request, in DynamoDB Local's form."""
     return _ANY_DYNAMODB_ARN.sub(_ENGINE_ARN, body)
+
+
+def request_to_engine(operation: str, body: bytes) -> bytes:
+    """A request body for the engine: ARNs translated, item data left as the caller sent it."""
+    if b"arn:aws" not in body:
+        return body
+    if operation not in ITEM_OPERATIONS:
+        return to_engine(body)
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return body  # the engine answers the malformed body itself
+    if not isinstance(request, dict) or not _translate_table_names(request):
+        return body
+    return json.dumps(request).encode()
+
+
+def _translate_table_names(request: dict[str, Any]) -> bool:
+    """Translate the table-name fields of an item operation in place; whether any changed."""
+    changed = False
+
+    def translate(name: Any) -> Any:
+        nonlocal changed
+        if isinstance(name, str) and name.startswith("arn:"):
+            changed = True
+            return engine_arn(name)
+        return name
+
+    if "TableName" in request:
+        request["TableName"] = translate(request["TableName"])
+    items = request.get("RequestItems")
+    if isinstance(items, dict):
+        request["RequestItems"] = {translate(k): v for k, v in items.items()}
+    for entry in request.get("TransactItems") or []:
+        for part in entry.values() if isinstance(entry, dict) else ():
+            if isinstance(part, dict) and "TableName" in part:
+                part["TableName"] = translate(part["TableName"])
+    return changed
 
 
 def from_engine(body: bytes, region: str, account: str) -> bytes:

@@ -155,7 +155,7 @@ class FrontDoor:
             if key.startswith("HTTP_") and key[5:] not in _DROPPED_REQUEST_HEADERS
         }
         headers["Content-Type"] = str(environ.get("CONTENT_TYPE") or JSON_CONTENT_TYPE)
-        response = self.client.forward(arns.to_engine(body), headers)
+        response = self.client.forward(arns.request_to_engine(operation, body), headers)
         if response.status == 200 and not is_streams:
             self._after(operation, request, body)
         payload = arns.from_engine(response.body, caller.region, caller.account)

@@ -137,3 +137,18 @@ def test_a_malformed_request_body_is_a_serialization_error(cloud: str) -> None:
         urllib.request.urlopen(request, timeout=10)
     assert answer.value.code == 400
     assert b"SerializationException" in answer.value.read()
+
+
+def test_item_data_that_looks_like_an_arn_is_stored_as_sent(cloud: str) -> None:
+    """Identity rewriting touches ARNs the API uses, never the caller's attribute values."""
+    ddb = client("dynamodb", cloud)
+    name, arn = _create(ddb)
+    foreign = "arn:aws:dynamodb:eu-west-3:999999999999:table/Elsewhere/stream/2020"
+    ddb.put_item(TableName=arn, Item={"pk": {"S": "a"}, "points_at": {"S": foreign}})
+    ddb.batch_write_item(
+        RequestItems={arn: [{"PutRequest": {"Item": {"pk": {"S": "b"}, "x": {"S": foreign}}}}]}
+    )
+    item = ddb.get_item(TableName=name, Key={"pk": {"S": "a"}})["Item"]
+    assert item["points_at"]["S"] == foreign
+    assert ddb.get_item(TableName=name, Key={"pk": {"S": "b"}})["Item"]["x"]["S"] == foreign
+    ddb.delete_table(TableName=name)
