@@ -1,4 +1,4 @@
-"""Races on email uniqueness, on moto's server and on DynamoDB Local.
+"""Races on email uniqueness, on DynamoDB Local and on the local cloud (which serves it).
 
 Each thread goes through the whole function (`handle` -> service -> repository) with a
 client big enough for all threads at once, released together by a barrier.
@@ -24,10 +24,13 @@ from tests.support.backends import dynamodb_client
 THREADS = 50
 
 
-# moto 5.2.5 alone does not isolate transactions (no lock; a cancelled one restores a copy of
-# the table, erasing concurrent writes): races there ended with two owners of one email. The
-# "moto" backend here is moto with the local cloud's write lock (`localcloud.dynamodb`), as
-# `make deploy` serves it; on it and on DynamoDB Local the assertions below are strict.
+# Not on moto: moto 5.2.5 does not isolate transactions (no lock; a cancelled one restores a
+# copy of the table, erasing concurrent writes), so races there end with two owners of one
+# email. That is why the local cloud serves DynamoDB from DynamoDB Local; the assertions
+# below are strict on both engines here.
+pytestmark = pytest.mark.parametrize(
+    "ddb_endpoint", ("dynamodb_local", "local_cloud"), indirect=True
+)
 
 
 @pytest.fixture
