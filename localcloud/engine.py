@@ -154,34 +154,45 @@ class _Connection(http.client.HTTPConnection):
 
 
 class EngineClient:
-    """DynamoDB Local's JSON protocol over one keep-alive connection per thread."""
+    """DynamoDB Local's JSON protocol over a pool of keep-alive connections (the server's
+    request threads are short-lived, so connections are pooled, not per thread)."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self._local = threading.local()
+        self._idle: list[_Connection] = []
+        self._lock = threading.Lock()
 
-    def _connection(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is None or getattr(self._local, "port", None) != self.port:
-            connection = _Connection("127.0.0.1", self.port, timeout=60)
-            self._local.connection = connection
-            self._local.port = self.port
-        return connection
+    def _take(self) -> _Connection:
+        with self._lock:
+            while self._idle:
+                connection = self._idle.pop()
+                if connection.port == self.port:
+                    return connection
+                connection.close()
+        return _Connection("127.0.0.1", self.port, timeout=60)
+
+    def _give_back(self, connection: _Connection) -> None:
+        with self._lock:
+            self._idle.append(connection)
 
     def forward(self, body: bytes, headers: Mapping[str, str]) -> Response:
         """Send one request as it came; retry once on a connection the engine closed."""
         for attempt in (1, 2):
-            connection = self._connection()
+            connection = self._take()
             try:
                 connection.request("POST", "/", body=body, headers=dict(headers))
                 answer = connection.getresponse()
                 payload = answer.read()
-                return Response(answer.status, answer.getheaders(), payload)
             except (ConnectionError, http.client.HTTPException, OSError) as error:
                 connection.close()
-                self._local.connection = None
                 if attempt == 2:
                     raise EngineError(f"DynamoDB Local on port {self.port}: {error}") from error
+                continue
+            if answer.will_close:
+                connection.close()
+            else:
+                self._give_back(connection)
+            return Response(answer.status, answer.getheaders(), payload)
         raise AssertionError("unreachable")
 
     def call(self, operation: str, payload: dict[str, Any], *, streams: bool = False) -> Any:
