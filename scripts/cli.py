@@ -511,20 +511,24 @@ def find_user_by_email_command(
 # ---------------------------------------------------------------- deploy
 
 
+PortOption = Annotated[
+    int, typer.Option(envvar="LOCAL_CLOUD_PORT", help="Port of the local cloud.")
+]
+ConfirmOption = Annotated[str | None, typer.Option(help="Must be `prod` to act on prod.")]
+VerboseOption = Annotated[bool, typer.Option(help="Show the CDK CLI's output.")]
+StateDirOption = Annotated[
+    Path, typer.Option(help="Where the local cloud keeps its pid, log and assemblies.")
+]
+
+
 @app.command("deploy")
 def deploy_command(
     ctx: typer.Context,
-    port: Annotated[
-        int, typer.Option(envvar="LOCAL_CLOUD_PORT", help="Port of the local cloud.")
-    ] = DEFAULT_PORT,
-    confirm: Annotated[
-        str | None, typer.Option(help="Must be `prod` to deploy the prod stage.")
-    ] = None,
+    port: PortOption = DEFAULT_PORT,
+    confirm: ConfirmOption = None,
     seed: Annotated[bool, typer.Option(help="Seed the sample data after the deploy.")] = True,
-    verbose: Annotated[bool, typer.Option(help="Show the CDK CLI's output.")] = False,
-    state_dir: Annotated[
-        Path, typer.Option(help="Where the local cloud keeps its pid, log and assemblies.")
-    ] = DEFAULT_STATE_DIR,
+    verbose: VerboseOption = False,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Deploy every stack: local (start the cloud, bootstrap, deploy, seed) or prod."""
@@ -549,16 +553,10 @@ def deploy_command(
 @app.command("destroy")
 def destroy_command(
     ctx: typer.Context,
-    port: Annotated[
-        int, typer.Option(envvar="LOCAL_CLOUD_PORT", help="Port of the local cloud.")
-    ] = DEFAULT_PORT,
-    confirm: Annotated[
-        str | None, typer.Option(help="Must be `prod` to destroy the prod stage.")
-    ] = None,
-    verbose: Annotated[bool, typer.Option(help="Show the CDK CLI's output.")] = False,
-    state_dir: Annotated[Path, typer.Option(help="The local cloud's state directory.")] = (
-        DEFAULT_STATE_DIR
-    ),
+    port: PortOption = DEFAULT_PORT,
+    confirm: ConfirmOption = None,
+    verbose: VerboseOption = False,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
 ) -> None:
     """Remove the stage's stacks (the local cloud keeps running; prod needs --confirm prod)."""
     from scripts import deploy

@@ -20,6 +20,11 @@ from localcloud import launcher
 from scripts import deploy
 from stacks.config import stage_config
 from tests.localcloud.conftest import client, free_port, zip_code
+from tests.localcloud.stack_checks import (
+    invoke_json,
+    message_reaches_the_stream_function,
+    tutorial_invoke_session,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -90,13 +95,6 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, Pa
         launcher.stop(port, state_dir)
 
 
-def _invoke(endpoint: str, name: str, event: dict[str, Any]) -> dict[str, Any]:
-    response = client("lambda", endpoint).invoke(FunctionName=name, Payload=json.dumps(event))
-    assert "FunctionError" not in response, response["Payload"].read()
-    result: dict[str, Any] = json.loads(response["Payload"].read())
-    return result
-
-
 def _index_names(table: dict[str, Any], kind: str) -> set[str]:
     return {index["IndexName"] for index in table.get(kind, [])}
 
@@ -130,7 +128,7 @@ def test_tables_indexes_stream_and_ttl_exist_as_declared(deployed: tuple[int, Pa
 def test_user_manager_runs_the_real_handler(deployed: tuple[int, Path]) -> None:
     endpoint = launcher.endpoint_url(deployed[0])
     name = CONFIG.functions.user_manager
-    created = _invoke(
+    created = invoke_json(
         endpoint,
         name,
         {
@@ -139,7 +137,7 @@ def test_user_manager_runs_the_real_handler(deployed: tuple[int, Path]) -> None:
         },
     )
     assert created["statusCode"] == 201
-    read = _invoke(endpoint, name, {"action": "READ", "userId": "deploy-test-1"})
+    read = invoke_json(endpoint, name, {"action": "READ", "userId": "deploy-test-1"})
     assert read["statusCode"] == 200
     assert json.loads(read["body"])["email"] == "deploy@example.com"
     stored = client("dynamodb", endpoint).get_item(
@@ -149,73 +147,11 @@ def test_user_manager_runs_the_real_handler(deployed: tuple[int, Path]) -> None:
 
 
 def test_the_tutorials_invoke_session_on_the_local_cloud(deployed: tuple[int, Path]) -> None:
-    """Seed 003's `aws lambda invoke` payloads, in order, through the Lambda Invoke API."""
-    endpoint = launcher.endpoint_url(deployed[0])
-    name = CONFIG.functions.user_manager
-
-    def invoke(payload: dict[str, Any]) -> tuple[int, Any]:
-        response = _invoke(endpoint, name, payload)
-        return response["statusCode"], json.loads(response["body"])
-
-    data = {"userId": "user-101", "email": "test@example.com", "name": "Test User", "age": 25}
-    status, created = invoke({"action": "CREATE", "data": {**data, "role": "tester"}})
-    assert (status, created["message"]) == (201, "User created")
-    status, user = invoke({"action": "READ", "userId": "user-101"})
-    assert status == 200
-    assert {key: user[key] for key in (*data, "role")} == {**data, "role": "tester"}
-    status, updated = invoke(
-        {"action": "UPDATE", "userId": "user-101", "updates": {"age": 26, "role": "senior-tester"}}
-    )
-    assert (status, updated["user"]["age"], updated["user"]["role"]) == (200, 26, "senior-tester")
-    status, found = invoke({"action": "FIND_BY_EMAIL", "email": "test@example.com"})
-    assert (status, found["userId"], found["age"]) == (200, "user-101", 26)
-    status, listed = invoke({"action": "LIST"})
-    assert status == 200 and listed["users"]
-    assert all(not item["userId"].startswith("EMAIL#") for item in listed["users"])
-    status, deleted = invoke({"action": "DELETE", "userId": "user-101"})
-    assert (status, deleted) == (200, {"message": "User deleted", "userId": "user-101"})
-    assert invoke({"action": "READ", "userId": "user-101"})[0] == 404
+    tutorial_invoke_session(launcher.endpoint_url(deployed[0]))
 
 
 def test_a_new_message_reaches_the_stream_function(deployed: tuple[int, Path]) -> None:
-    endpoint = launcher.endpoint_url(deployed[0])
-    dynamodb = client("dynamodb", endpoint)
-    table = CONFIG.table("messages").table_name
-    group = "deploy-test-group"
-    for user in ("alice", "bob"):
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                "pk": {"S": f"GRP#{user}"},
-                "sk": {"S": "2020-01-01T00:00:00+00:00"},
-                "message_group_uuid": {"S": group},
-                "message": {"S": "old"},
-            },
-        )
-    sent_at = "2030-06-01T12:00:00+00:00"
-    dynamodb.put_item(
-        TableName=table,
-        Item={
-            "pk": {"S": f"MSG#{group}"},
-            "sk": {"S": sent_at},
-            "message": {"S": "hello from the stream test"},
-        },
-    )
-    deadline = time.monotonic() + 15
-    rows: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        rows = dynamodb.query(
-            TableName=table,
-            IndexName="message-group-sk-index",
-            KeyConditionExpression="message_group_uuid = :g",
-            ExpressionAttributeValues={":g": {"S": group}},
-        )["Items"]
-        if rows and all(row["sk"]["S"] == sent_at for row in rows):
-            break
-        time.sleep(0.2)
-    assert sorted(row["pk"]["S"] for row in rows) == ["GRP#alice", "GRP#bob"]
-    assert {row["sk"]["S"] for row in rows} == {sent_at}
-    assert {row["message"]["S"] for row in rows} == {"hello from the stream test"}
+    message_reaches_the_stream_function(launcher.endpoint_url(deployed[0]), "deploy-test-group")
 
 
 def _copy_app(target: Path) -> Path:
@@ -259,7 +195,7 @@ def test_redeploy_updates_a_table_the_code_and_the_environment(
         "Environment"
     ]["Variables"]
     assert environment["DEPLOY_PROBE"] == "v2"
-    listed = _invoke(endpoint, user_manager, {"action": "LIST"})
+    listed = invoke_json(endpoint, user_manager, {"action": "LIST"})
     assert listed["deployedCode"] == "v2"
     assert listed["deployProbe"] == "v2"
 
@@ -271,7 +207,7 @@ def test_redeploy_updates_a_table_the_code_and_the_environment(
         "Environment"
     ]["Variables"]
     assert "DEPLOY_PROBE" not in environment
-    listed = _invoke(endpoint, user_manager, {"action": "LIST"})
+    listed = invoke_json(endpoint, user_manager, {"action": "LIST"})
     assert "deployedCode" not in listed
     # Re-seeding writes the same keys: no table grew.
     assert summary.tables == counts_before

@@ -10,7 +10,6 @@ MiniStack's (000000000000) is not ours (123456789012).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,10 @@ from localcloud import launcher
 from scripts import deploy
 from stacks.config import stage_config
 from tests.localcloud.conftest import client, create_function
+from tests.localcloud.stack_checks import (
+    message_reaches_the_stream_function,
+    tutorial_invoke_session,
+)
 from tests.support.ministack import MiniStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -64,50 +67,14 @@ def test_the_stack_deploys_and_the_tutorial_calls_work_on_ministack(
     assert json.loads(result["body"])["count"] > 0
 
 
+def test_the_tutorials_invoke_session_on_ministack(ministack: tuple[int, Path]) -> None:
+    tutorial_invoke_session(launcher.endpoint_url(ministack[0]))
+
+
 def test_a_new_message_reaches_the_stream_function_on_ministack(
     ministack: tuple[int, Path],
 ) -> None:
-    endpoint = launcher.endpoint_url(ministack[0])
-    dynamodb = client("dynamodb", endpoint)
-    table = CONFIG.table("messages").table_name
-    group = "peer-group-1"
-    for user in ("alice", "bob"):
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                "pk": {"S": f"GRP#{user}"},
-                "sk": {"S": "2030-01-01T00:00:00+00:00"},
-                "message_group_uuid": {"S": group},
-                "user_uuid": {"S": user},
-                "message": {"S": "old"},
-            },
-        )
-    sent_at = "2031-06-01T12:00:00+00:00"
-    dynamodb.put_item(
-        TableName=table,
-        Item={
-            "pk": {"S": f"MSG#{group}"},
-            "sk": {"S": sent_at},
-            "message_group_uuid": {"S": group},
-            "message": {"S": "hello from a peer"},
-            "user_uuid": {"S": "alice"},
-            "user_handle": {"S": "alice"},
-            "user_display_name": {"S": "Alice"},
-        },
-    )
-    deadline = time.monotonic() + 30
-    rows: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        rows = dynamodb.query(
-            TableName=table,
-            IndexName="message-group-sk-index",
-            KeyConditionExpression="message_group_uuid = :g",
-            ExpressionAttributeValues={":g": {"S": group}},
-        )["Items"]
-        if len(rows) == 2 and all(row["sk"]["S"] == sent_at for row in rows):
-            break
-        time.sleep(0.2)
-    assert {row["sk"]["S"] for row in rows} == {sent_at}
+    message_reaches_the_stream_function(launcher.endpoint_url(ministack[0]), "peer-group-1")
 
 
 def test_ministack_gap_error_type_is_not_the_exception_class(
