@@ -15,10 +15,14 @@ from typing import Any
 
 from localcloud.engine import ENGINE_ACCOUNT, ENGINE_REGION
 
-# Operations that carry items: their attribute values are the caller's data and are never
-# rewritten; only the table names (which may be ARNs) are.
+# Operations that carry items: their attribute values (and PartiQL statements and
+# parameters) are the caller's data and are never rewritten; only the table names (which
+# may be ARNs) are, and their answers only when the request named a table by ARN.
 ITEM_OPERATIONS = frozenset(
     {
+        "ExecuteStatement",
+        "BatchExecuteStatement",
+        "ExecuteTransaction",
         "PutItem",
         "GetItem",
         "UpdateItem",
@@ -42,19 +46,23 @@ def to_engine(body: bytes) -> bytes:
     return _ANY_DYNAMODB_ARN.sub(_ENGINE_ARN, body)
 
 
-def request_to_engine(operation: str, body: bytes) -> bytes:
-    """A request body for the engine: ARNs translated, item data left as the caller sent it."""
+def request_to_engine(operation: str, body: bytes) -> tuple[bytes, bool]:
+    """A request body for the engine, and whether the engine's answer must be rewritten.
+
+    ARNs are translated, item data is left as the caller sent it: an item operation's
+    answer is rewritten only when the request named its table by ARN.
+    """
     if b"arn:aws" not in body:
-        return body
+        return body, operation not in ITEM_OPERATIONS
     if operation not in ITEM_OPERATIONS:
-        return to_engine(body)
+        return to_engine(body), True
     try:
         request = json.loads(body)
     except ValueError:
-        return body  # the engine answers the malformed body itself
+        return body, False  # the engine answers the malformed body itself
     if not isinstance(request, dict) or not _translate_table_names(request):
-        return body
-    return json.dumps(request).encode()
+        return body, False
+    return json.dumps(request).encode(), True
 
 
 def _translate_table_names(request: dict[str, Any]) -> bool:

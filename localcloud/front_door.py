@@ -126,41 +126,48 @@ class FrontDoor:
         """Answer one DynamoDB request: from the extras, or forwarded to the engine."""
         is_streams = target.startswith(STREAMS_TARGET)
         request: dict[str, Any] | None = None
-        if not is_streams and operation in TableExtras.OPERATIONS | {"CreateTable"}:
+        if not is_streams and operation in TableExtras.OPERATIONS:
+            return self._answer_extras(operation, self._parse(body), caller)
+        if not is_streams and operation == "CreateTable":
+            # A malformed body is the engine's to answer; bad tags are refused first.
             request = self._parse(body)
-            if request is None:
-                return (
-                    400,
-                    [],
-                    error_body(
-                        "SerializationException",
-                        "Start of structure or map found where not expected",
-                    ),
-                )
-            try:
-                if operation == "CreateTable":
+            if request is not None:
+                try:
                     self.extras.validate_create(request)
-                else:
-                    translated = json.loads(arns.to_engine(json.dumps(request).encode()))
-                    answer = self.extras.answer(operation, translated, caller)
-                    payload = arns.from_engine(
-                        json.dumps(answer).encode(), caller.region, caller.account
-                    )
-                    return 200, [], payload
-            except ExtrasError as error:
-                return 400, [], error_body(error.code, error.message)
+                except ExtrasError as error:
+                    return 400, [], error_body(error.code, error.message)
         headers = {
             key[5:].replace("_", "-").title(): str(value)
             for key, value in environ.items()
             if key.startswith("HTTP_") and key[5:] not in _DROPPED_REQUEST_HEADERS
         }
         headers["Content-Type"] = str(environ.get("CONTENT_TYPE") or JSON_CONTENT_TYPE)
-        response = self.client.forward(arns.request_to_engine(operation, body), headers)
+        forwarded, rewrite_answer = arns.request_to_engine(operation, body)
+        response = self.client.forward(forwarded, headers)
         if response.status == 200 and not is_streams:
             self._after(operation, request, body)
-        payload = arns.from_engine(response.body, caller.region, caller.account)
+        payload = (
+            arns.from_engine(response.body, caller.region, caller.account)
+            if rewrite_answer
+            else response.body
+        )
         kept = [(k, v) for k, v in response.headers if k.lower() not in _DROPPED_RESPONSE_HEADERS]
         return response.status, kept, payload
+
+    def _answer_extras(
+        self, operation: str, request: dict[str, Any] | None, caller: Caller
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """An operation DynamoDB Local lacks, answered by the table extras."""
+        if request is None:
+            message = "Start of structure or map found where not expected"
+            return 400, [], error_body("SerializationException", message)
+        try:
+            translated = json.loads(arns.to_engine(json.dumps(request).encode()))
+            answer = self.extras.answer(operation, translated, caller)
+        except ExtrasError as error:
+            return 400, [], error_body(error.code, error.message)
+        payload = arns.from_engine(json.dumps(answer).encode(), caller.region, caller.account)
+        return 200, [], payload
 
     @staticmethod
     def _parse(body: bytes) -> dict[str, Any] | None:

@@ -80,7 +80,8 @@ class TableExtras:
 
     def validate_create(self, request: dict[str, Any]) -> None:
         """Refuse bad `Tags` in `CreateTable` before the engine creates anything."""
-        self._check_tags(request.get("Tags") or [])
+        if "Tags" in request:
+            self._check_tags(request["Tags"])
 
     # -- answered operations -----------------------------------------------------------
     def answer(self, operation: str, request: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -119,7 +120,19 @@ class TableExtras:
         return self._existing(name)
 
     @staticmethod
-    def _check_tags(tags: list[dict[str, Any]]) -> None:
+    def _check_tags(tags: Any) -> None:
+        if not isinstance(tags, list) or not all(isinstance(tag, dict) for tag in tags):
+            raise ExtrasError(
+                "SerializationException", "Tags must be a list of {Key, Value} structures"
+            )
+        for number, tag in enumerate(tags, start=1):
+            for member in ("Key", "Value"):
+                if not isinstance(tag.get(member), str):
+                    raise ExtrasError(
+                        "ValidationException",
+                        f"1 validation error detected: Value null at 'tags.{number}.member."
+                        f"{member.lower()}' failed to satisfy constraint: Member must not be null",
+                    )
         if len(tags) > MAX_TAGS:
             raise ExtrasError(
                 "ValidationException", f"Too many tags: {len(tags)} (at most {MAX_TAGS})"
@@ -134,11 +147,11 @@ class TableExtras:
                 )
 
     def _tag(self, request: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        tags = request.get("Tags") or []
+        tags = request.get("Tags")
         self._check_tags(tags)
         table = self._table_from_arn(request)
         with self._lock:
-            merged = {**table.tags, **{t["Key"]: t["Value"] for t in tags}}
+            merged = {**table.tags, **{t["Key"]: t["Value"] for t in tags or []}}
             if len(merged) > MAX_TAGS:
                 raise ExtrasError("ValidationException", f"Too many tags (at most {MAX_TAGS})")
             table.tags = merged

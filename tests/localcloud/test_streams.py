@@ -262,8 +262,8 @@ def test_moto_alone_refuses_a_mapping_on_a_dynamodb_local_stream(cloud: str, aws
     import boto3
     from moto import mock_aws
     from moto.awslambda.models import lambda_backends
-    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.core.exceptions import JsonRESTError
+    from moto.core.models import DEFAULT_ACCOUNT_ID
 
     from localcloud import streams
     from tests.localcloud.conftest import REGION, zip_code

@@ -152,3 +152,45 @@ def test_item_data_that_looks_like_an_arn_is_stored_as_sent(cloud: str) -> None:
     assert item["points_at"]["S"] == foreign
     assert ddb.get_item(TableName=name, Key={"pk": {"S": "b"}})["Item"]["x"]["S"] == foreign
     ddb.delete_table(TableName=name)
+
+
+@pytest.mark.parametrize(
+    ("tags", "code"),
+    [
+        ("x", "SerializationException"),
+        ([1], "SerializationException"),
+        ([{"Key": "no-value"}], "ValidationException"),
+    ],
+    ids=["not-a-list", "not-structures", "missing-value"],
+)
+def test_malformed_tags_at_creation_are_refused_as_aws_does(
+    cloud: str, tags: object, code: str
+) -> None:
+    """DynamoDB Local ignores tags (or fails with a 500); AWS refuses these, and so do we,
+    before any table exists."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    name = f"extras-tags-{uuid.uuid4().hex[:6]}"
+    request = {
+        "TableName": name,
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "Tags": tags,
+    }
+    http_request = urllib.request.Request(
+        cloud,
+        data=json.dumps(request).encode(),
+        headers={
+            "X-Amz-Target": "DynamoDB_20120810.CreateTable",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(http_request, timeout=10)
+    assert answer.value.code == 400
+    assert json.loads(answer.value.read())["__type"].endswith(f"#{code}")
+    assert name not in client("dynamodb", cloud).list_tables()["TableNames"]

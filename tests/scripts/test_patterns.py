@@ -170,22 +170,6 @@ def test_computed_capacity_against_the_engines_report(
         assert result.reported != result.computed.read_units  # moto: a constant
 
 
-# What DynamoDB Local reports for the difference test below, as recorded from it.
-DYNAMODB_LOCAL_TRANSACTION = {
-    "TableName": "cruddur-messages",
-    "CapacityUnits": 10.0,
-    "Table": {"CapacityUnits": 4.0},
-    "LocalSecondaryIndexes": {"created-at-index": {"CapacityUnits": 4.0}},
-    "GlobalSecondaryIndexes": {"message-group-sk-index": {"CapacityUnits": 2.0}},
-}
-DYNAMODB_LOCAL_EMPTY_QUERY = {
-    "TableName": "Users",
-    "CapacityUnits": 0.0,
-    "Table": {"CapacityUnits": 0.0},
-    "GlobalSecondaryIndexes": {"EmailIndex": {"CapacityUnits": 0.0}},
-}
-
-
 @pytest.mark.parametrize("ddb_endpoint", ["moto", "dynamodb_local", "local_cloud"], indirect=True)
 def test_difference_transaction_and_empty_query_reports(
     stage_tables: StageConfig, ddb_endpoint: str, ddb_backend: str
@@ -207,12 +191,28 @@ def test_difference_transaction_and_empty_query_reports(
         assert transaction == []
         assert "EmailIndex" in empty.reported_detail[0]["LocalSecondaryIndexes"]
     else:
-        # DynamoDB Local, and the local cloud (its front door to DynamoDB Local) exactly so.
+        # DynamoDB Local, and the local cloud (its front door to DynamoDB Local) exactly so:
+        # the figures below are DynamoDB Local's, as recorded from it.
         assert transaction[0]["Table"]["CapacityUnits"] < 6
         assert transaction[0]["CapacityUnits"] < created.computed.write_units
-        assert transaction == [DYNAMODB_LOCAL_TRANSACTION]
+        assert transaction == [
+            {
+                "TableName": "cruddur-messages",
+                "CapacityUnits": 10.0,
+                "Table": {"CapacityUnits": 4.0},
+                "LocalSecondaryIndexes": {"created-at-index": {"CapacityUnits": 4.0}},
+                "GlobalSecondaryIndexes": {"message-group-sk-index": {"CapacityUnits": 2.0}},
+            }
+        ]
         assert empty.reported == 0
-        assert empty.reported_detail == [DYNAMODB_LOCAL_EMPTY_QUERY]
+        assert empty.reported_detail == [
+            {
+                "TableName": "Users",
+                "CapacityUnits": 0.0,
+                "Table": {"CapacityUnits": 0.0},
+                "GlobalSecondaryIndexes": {"EmailIndex": {"CapacityUnits": 0.0}},
+            }
+        ]
 
 
 def test_patterns_from_the_cli(

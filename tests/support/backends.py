@@ -18,11 +18,11 @@ only when a test asks for it. Use them like this::
   removed, so code under test gets the endpoint only from you.
 - `ddb_backend`: `"moto"`, `"dynamodb_local"` or `"local_cloud"` for the current
   parametrization, to record a difference between them (DynamoDB Local is the reference).
-- `@with_local_cloud` on a test that uses `ddb_endpoint`: runs it on a third backend too,
-  `local_cloud` (our local cloud, `tests/support/local_cloud.py`, whose DynamoDB is its
-  own DynamoDB Local behind the front door), with the same empty-tables contract. Only
-  the engine-difference tests use it: it is not in the default params, so the rest of the
-  suite runs twice, not three times.
+- `local_cloud`: a third backend, our local cloud (`tests/support/local_cloud.py`; its
+  DynamoDB is its own DynamoDB Local behind the front door), with the same empty-tables
+  contract. It is not in the default params (the suite runs twice, not three times): a
+  test opts in with `@pytest.mark.parametrize("ddb_endpoint", ALL_BACKENDS, indirect=True)`
+  (`@with_local_cloud` is that decorator), as the `test_difference_*` tests do.
 - `stage_tables`: the `local` stage's tables (Tasks, Users, cruddur-messages with their
   indexes and stream) created on `ddb_endpoint`; yields the `StageConfig`.
 - `create_stage_tables(endpoint, ...)`, `drop_all_tables(endpoint)`, `dynamodb_client(...)`,

@@ -1,0 +1,142 @@
+"""The real message-stream function on a local cloud of its own, under concurrent writes.
+
+One fresh local cloud for the module (its memory figures are this workload's alone): the
+local stage's tables, `lambda_src/` deployed as the CDK asset ships it, the stack's stream
+mapping with an SQS on-failure queue; then `bench.stress`'s workload: 2,000 messages from
+32 threads over 50 conversations, 200 cancelled transactions (each would add a "ghost"
+message newer than every real one) and 10 conversations created among the writes. The
+tests check the outcome against the table and the stream themselves, not the workload's
+own bookkeeping.
+
+`python -m bench.stress` runs the same workload and records its timings and memory. Draining
+is bounded by the handler: each message is a group-index query and two TransactWriteItems,
+about 30 messages/s on 2 cores, so the backlog takes about a minute to drain.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytest
+
+from bench import stress
+from bench.stress import Observation
+from stacks.config import MESSAGE_GROUP_INDEX
+from tests.support.local_cloud import LocalCloud
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+MESSAGES = 2000
+THREADS = 32
+CONVERSATIONS = 50
+CANCELLED = 200
+NEW_CONVERSATIONS = 10
+# Bounded, not a timing: at ~30 messages/s the backlog drains in about a minute after the
+# writes.
+CATCH_UP_TIMEOUT_S = 150.0
+SERVER_RSS_LIMIT = int(1.5 * 2**30)
+ENGINE_RSS_LIMIT = 2 * 2**30
+
+
+@pytest.fixture(scope="module")
+def stress_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    """A local cloud for this module only (not the session's shared one)."""
+    with LocalCloud(tmp_path_factory.mktemp("stress-cloud")) as local_cloud:
+        yield local_cloud
+
+
+@pytest.fixture(scope="module")
+def seen(stress_cloud: LocalCloud) -> Observation:
+    """The workload, run once, and everything observed after it."""
+    return stress.observe(
+        stress_cloud.endpoint,
+        catch_up_timeout_s=CATCH_UP_TIMEOUT_S,
+        messages=MESSAGES,
+        threads=THREADS,
+        conversations=CONVERSATIONS,
+        cancelled=CANCELLED,
+        new_conversations=NEW_CONVERSATIONS,
+    )
+
+
+def test_the_workload_ran_as_planned(seen: Observation) -> None:
+    work = seen.work
+    assert work.errors == []
+    assert work.messages == MESSAGES
+    assert work.cancelled == CANCELLED
+    # Each cancelled transaction: the ghost's put passed, the duplicate's condition failed.
+    assert work.cancellation_reasons == {"None": CANCELLED, "ConditionalCheckFailed": CANCELLED}
+    assert work.new_conversations == NEW_CONVERSATIONS
+    assert len(work.conversations) == CONVERSATIONS + NEW_CONVERSATIONS
+
+
+def test_every_group_row_ends_at_its_conversations_newest_message(
+    stress_cloud: LocalCloud, seen: Observation
+) -> None:
+    groups = [c.group_uuid for c in seen.work.conversations]
+    truth = stress.newest_in_table(stress_cloud.endpoint, groups)
+    # The table's newest messages are the ones written: no cancelled ghost among them.
+    assert truth == seen.work.newest
+    assert seen.catch_up_s is not None, (
+        f"group rows still behind {CATCH_UP_TIMEOUT_S:.0f}s after the last write: "
+        f"{stress.lagging(stress.group_rows(stress_cloud.endpoint), truth)[:5]}"
+    )
+    assert stress.lagging(stress.group_rows(stress_cloud.endpoint), truth) == []
+    # As the function finds them: through the group index, one row per member.
+    dynamodb = stress.aws("dynamodb", stress_cloud.endpoint)
+    for conversation in seen.work.conversations:
+        items = dynamodb.query(
+            TableName=stress.MESSAGES.table_name,
+            IndexName=MESSAGE_GROUP_INDEX,
+            KeyConditionExpression="message_group_uuid = :g",
+            ExpressionAttributeValues={":g": {"S": conversation.group_uuid}},
+        )["Items"]
+        sk, text = truth[conversation.group_uuid]
+        assert sorted((i["pk"]["S"], i["sk"]["S"], i["message"]["S"]) for i in items) == sorted(
+            (f"GRP#{member}", sk, text) for member in conversation.members
+        )
+
+
+def test_cancelled_transactions_left_nothing_in_the_stream(seen: Observation) -> None:
+    first_messages = {(c.group_uuid, c.first_message["sk"]["S"]) for c in seen.work.conversations}
+    # Every message written shows up exactly once, and nothing else (no ghost) does.
+    assert seen.stream.message_inserts == dict.fromkeys(set(seen.work.sent) | first_messages, 1)
+    assert seen.stream.other == {}
+
+
+def test_no_record_failed(seen: Observation) -> None:
+    assert seen.failure_queue == 0
+    assert seen.handler.errors == []
+
+
+def test_each_stream_record_is_delivered_once(seen: Observation) -> None:
+    stream, handler = seen.stream, seen.handler
+    # The handler logged every message record of the stream once: no replayed batch.
+    assert handler.applied == stream.message_inserts
+    # Every group-row move it reports is one Delete+Put in the stream, and vice versa.
+    assert handler.moved == stream.group_removes
+    created = 2 * len(seen.work.conversations)
+    assert stream.group_inserts == stream.group_removes + created
+    assert stream.records == (
+        sum(stream.message_inserts.values()) + stream.group_inserts + stream.group_removes
+    )
+    batch_size = stress.STAGE.stream_processing.batch_size
+    assert math.ceil(stream.records / batch_size) <= handler.invocations <= stream.records
+
+
+def test_exactly_one_poller_per_mapping(stress_cloud: LocalCloud, seen: Observation) -> None:
+    # Sampled all through the writes (the cancelled transactions among them) and the drain.
+    assert set(seen.samples.pollers) == {1}
+    assert seen.samples.failures == 0
+    assert seen.health["stream_pollers"] == 1
+    mappings = stress.aws("lambda", stress_cloud.endpoint).list_event_source_mappings()
+    assert [m["UUID"] for m in mappings["EventSourceMappings"]] == [seen.deployment.mapping_uuid]
+    assert stress_cloud.health()["stream_pollers"] == 1
+
+
+def test_memory_stays_bounded(seen: Observation) -> None:
+    assert seen.server_rss < SERVER_RSS_LIMIT, f"server RSS {seen.server_rss / 2**20:.0f} MB"
+    assert seen.engine_rss < ENGINE_RSS_LIMIT, (
+        f"DynamoDB Local RSS {seen.engine_rss / 2**20:.0f} MB"
+    )
