@@ -10,6 +10,7 @@ MiniStack's (000000000000) is not ours (123456789012).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,83 @@ def test_ministack_gap_error_type_is_not_the_exception_class(
     assert errors[launcher.endpoint_url(ministack[0])] == "Runtime.HandlerError"
 
 
+COUNT_THEN_FAIL = """
+import boto3
+
+ddb = boto3.client("dynamodb")
+
+
+def handler(event, context):
+    table = event["Records"][0]["eventSourceARN"].split("/")[1]
+    for record in event["Records"]:
+        pk = record["dynamodb"]["Keys"]["pk"]["S"]
+        if not pk.startswith("count#"):
+            ddb.update_item(
+                TableName=table,
+                Key={"pk": {"S": "count#" + pk}},
+                UpdateExpression="ADD n :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+    raise RuntimeError("this batch never succeeds")
+"""
+# Long enough for MiniStack to have retried and given up, as Lambda would have by then.
+GAP_OBSERVATION_S = 8.0
+
+
+def test_ministack_gap_partial_batch_failures_are_ignored(ministack: tuple[int, Path]) -> None:
+    """A reported `batchItemFailures` record is retried by Lambda (and by our cloud:
+    test_streams.py); MiniStack 1.5.33 delivers it once and moves on."""
+    from tests.localcloud.test_streams import PARTIAL, _rows, _table, _wait_for
+
+    endpoint = launcher.endpoint_url(ministack[0])
+    table, stream_arn = _table(endpoint)
+    name = f"partial-{table}"
+    create_function(endpoint, name, PARTIAL)
+    client("lambda", endpoint).create_event_source_mapping(
+        FunctionName=name,
+        EventSourceArn=stream_arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=3,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+    for key in ("k0", "k1", "k2"):
+        client("dynamodb", endpoint).put_item(TableName=table, Item={"pk": {"S": key}})
+    _wait_for(lambda: len(_rows(endpoint, table, "count#")) == 3, timeout=30)
+    time.sleep(GAP_OBSERVATION_S)
+    counts = {pk: row["n"]["N"] for pk, row in _rows(endpoint, table, "count#").items()}
+    assert counts["count#k1"] == "1"  # never retried
+
+
+def test_ministack_gap_no_on_failure_destination(ministack: tuple[int, Path]) -> None:
+    """After the retries, Lambda (and our cloud: test_streams.py) sends the failed batch's
+    description to the mapping's SQS `OnFailure` destination; MiniStack 1.5.33 does not."""
+    from tests.localcloud.test_streams import _rows, _table, _wait_for
+
+    endpoint = launcher.endpoint_url(ministack[0])
+    table, stream_arn = _table(endpoint)
+    sqs = client("sqs", endpoint)
+    queue_url = sqs.create_queue(QueueName=f"failures-{table}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    name = f"fails-{table}"
+    create_function(endpoint, name, COUNT_THEN_FAIL)
+    client("lambda", endpoint).create_event_source_mapping(
+        FunctionName=name,
+        EventSourceArn=stream_arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=1,
+        MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
+    client("dynamodb", endpoint).put_item(TableName=table, Item={"pk": {"S": "doomed"}})
+    _wait_for(lambda: _rows(endpoint, table, "count#doomed"), timeout=30)
+    time.sleep(GAP_OBSERVATION_S)
+    received = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
+    assert received == []
+
+
+# Last: it stops the module's MiniStack.
 def test_switching_from_ministack_to_our_cloud_on_one_port_deploys(
     peer: tuple[int, Path, MiniStack],
 ) -> None:
