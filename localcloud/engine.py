@@ -36,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE_DIR = REPO_ROOT / ".cache" / "dynamodb-local"
 START_TIMEOUT_S = 60.0
 SUPERVISE_INTERVAL_S = 0.5
+POOLED_IDLE_S = 5.0
 DYNAMODB_TARGET = "DynamoDB_20120810"
 STREAMS_TARGET = "DynamoDBStreams_20120810"
 # What DynamoDB Local puts in every ARN it answers with.
@@ -159,39 +160,44 @@ class EngineClient:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self._idle: list[_Connection] = []
+        self._idle: list[tuple[float, _Connection]] = []
         self._lock = threading.Lock()
 
-    def _take(self) -> _Connection:
+    def _take(self) -> _Connection | None:
+        """A pooled connection recently used on the current port, if any."""
+        now = time.monotonic()
         with self._lock:
             while self._idle:
-                connection = self._idle.pop()
-                if connection.port == self.port:
+                used_at, connection = self._idle.pop()
+                # Jetty closes idle connections; one idle this long may be gone already.
+                if connection.port == self.port and now - used_at < POOLED_IDLE_S:
                     return connection
                 connection.close()
-        return _Connection("127.0.0.1", self.port, timeout=60)
+        return None
 
     def _give_back(self, connection: _Connection) -> None:
         with self._lock:
-            self._idle.append(connection)
+            self._idle.append((time.monotonic(), connection))
 
     def forward(self, body: bytes, headers: Mapping[str, str]) -> Response:
-        """Send one request as it came; retry once on a connection the engine closed."""
-        for attempt in (1, 2):
-            connection = self._take()
+        """Send one request as it came: on a pooled connection, and if that one fails
+        (the engine closed it, or restarted), once more on a new connection."""
+        pooled = self._take()
+        for connection in (pooled, None) if pooled is not None else (None,):
+            fresh = connection or _Connection("127.0.0.1", self.port, timeout=60)
             try:
-                connection.request("POST", "/", body=body, headers=dict(headers))
-                answer = connection.getresponse()
+                fresh.request("POST", "/", body=body, headers=dict(headers))
+                answer = fresh.getresponse()
                 payload = answer.read()
             except (ConnectionError, http.client.HTTPException, OSError) as error:
-                connection.close()
-                if attempt == 2:
+                fresh.close()
+                if connection is None:
                     raise EngineError(f"DynamoDB Local on port {self.port}: {error}") from error
                 continue
             if answer.will_close:
-                connection.close()
+                fresh.close()
             else:
-                self._give_back(connection)
+                self._give_back(fresh)
             return Response(answer.status, answer.getheaders(), payload)
         raise AssertionError("unreachable")
 

@@ -71,6 +71,7 @@ def build_app(port: int) -> WsgiApp:
             "pid": os.getpid(),
             "port": config.port,
             "stream_pollers": streams.poller().live_threads(),
+            "stream_mappings": streams.poller().counters(),
             "extensions": extensions.installed_names(),
         }
 

@@ -143,6 +143,7 @@ class MappingPoller:
         self._refreshed_at = 0.0
         self._first_refresh = True
         self.delivered = 0
+        self.invocations = 0
         self.thread = threading.Thread(target=self._run, name=f"stream-{esm.uuid[:8]}", daemon=True)
 
     # -- the stream ------------------------------------------------------------------------
@@ -322,6 +323,7 @@ class MappingPoller:
         self.delivered += count
 
     def _invoke(self, records: list[dict[str, Any]]) -> Delivery:
+        self.invocations += 1
         try:
             backend = _lambda_backend(self.esm)
             fn = backend.get_function(self.esm.function_arn)
@@ -450,6 +452,15 @@ class StreamPoller:
             pollers = list(self.pollers.values())
         for poller in pollers:
             poller.wake.set()
+
+    def counters(self) -> dict[str, dict[str, int]]:
+        """Per mapping: records delivered (checkpointed past) and invocations made."""
+        with self._lock:
+            pollers = dict(self.pollers)
+        return {
+            key: {"delivered": poller.delivered, "invocations": poller.invocations}
+            for key, poller in pollers.items()
+        }
 
     def live_threads(self) -> int:
         """Delivery threads running now (one per mapping)."""

