@@ -361,6 +361,8 @@ def scan_command(
     target = _target(ctx)
     if as_json and out_file is not None:
         raise UsageError("choose one of --json and --out")
+    if out_file is not None:
+        _check_out_file(out_file)
     client = target.client(max_pool=max(10, segments + 2))
     info = describe_table(target, table_name, client)
     request = build_request(
@@ -385,6 +387,7 @@ def scan_command(
                     handle.write(dumps_item(item) + "\n")
                     written += 1
         except OSError as error:
+            partial.unlink(missing_ok=True)
             raise ToolError(f"cannot write {out_file}: {error.strerror or error}") from None
         except ToolError:
             partial.unlink(missing_ok=True)
@@ -399,6 +402,18 @@ def scan_command(
             write(dumps_item(item) + "\n")
         return
     _print_items(list(items), f"{info.name}" + (f" / {index}" if index else ""), info)
+
+
+def _check_out_file(path: Path) -> None:
+    """`--out` writes `PATH.partial` and renames it over PATH: only a regular file (or a new
+    path in an existing directory) may be replaced, never a device, pipe or directory."""
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise UsageError(
+            f"--out {path} is not a regular file (a directory, device, pipe or link); "
+            "give the path of a file to write"
+        )
+    if not path.parent.is_dir():
+        raise UsageError(f"--out {path}: directory {path.parent} does not exist")
 
 
 def _print_items(items: list[WireItem], title: str, info: TableInfo | None = None) -> None:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,48 @@ def test_table_output_for_people(
     out = capsys.readouterr().out
     assert "2 item(s) from Tasks" in out
     assert "t0001" in out
+
+
+@pytest.mark.parametrize("target", ["fifo", "directory", "link"])
+def test_out_refuses_what_is_not_a_regular_file_and_leaves_nothing(
+    stage_tables: StageConfig,
+    ddb_endpoint: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    target: str,
+) -> None:
+    """`--out` renames its `.partial` file over the path: a special file (a pipe here; as
+    root, `/dev/null` became a regular file), a directory or a link must be refused,
+    untouched."""
+    _fill_tasks(ddb_endpoint, 3)
+    real = tmp_path / "real.jsonl"
+    real.write_text("keep\n")
+    os.mkfifo(tmp_path / "apipe")
+    paths = {
+        "fifo": tmp_path / "apipe",
+        "directory": tmp_path / "adir",
+        "link": tmp_path / "alink.jsonl",
+    }
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "alink.jsonl").symlink_to(real)
+    path = paths[target]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["--endpoint", ddb_endpoint, "scan", "tasks", "--out", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "is not a regular file" in err and len(err.strip().splitlines()) == 1
+    assert (tmp_path / "apipe").is_fifo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no .partial left
+    assert real.read_text() == "keep\n"
+    assert not path.with_name(path.name + ".partial").exists()
+
+
+def test_out_in_a_missing_directory_is_one_clear_line(
+    stage_tables: StageConfig,
+    ddb_endpoint: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "missing" / "tasks.jsonl"
+    assert main(["--endpoint", ddb_endpoint, "scan", "tasks", "--out", str(path)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()
