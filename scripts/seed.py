@@ -9,11 +9,12 @@ leaves exactly the same items.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,9 @@ BATCH_SIZE = 25  # BatchWriteItem's limit
 MAX_ITEM_BYTES = 400 * 1024
 DEFAULT_CONCURRENCY = 4
 NOTHING_WRITTEN = "nothing was written"
+# An item is at most 400 KB; its JSON line, escapes and type descriptors included, fits in 4.
+MAX_LINE_BYTES = 4 * 2**20
+MAX_FILE_BYTES = 1024 * 2**20
 InputFormat = Literal["auto", "dynamodb", "plain"]
 
 
@@ -99,27 +103,57 @@ def validate_items(
         raise InvalidInput([message for _, message in problems], note=NOTHING_WRITTEN)
 
 
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """The file's lines, read one at a time within `MAX_LINE_BYTES` and `MAX_FILE_BYTES`
+    (so `/dev/zero` or a huge file is refused with its line number, not a `MemoryError`)."""
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise ToolError(f"cannot read {path}: {error.strerror or error}") from None
+    total = 0
+    with handle:
+        for number in itertools.count(1):
+            try:
+                raw = handle.readline(MAX_LINE_BYTES + 1)
+            except OSError as error:
+                raise ToolError(f"cannot read {path}: {error.strerror or error}") from None
+            if not raw:
+                return
+            total += len(raw)
+            if len(raw) > MAX_LINE_BYTES:
+                raise InvalidInput(
+                    [
+                        f"{path}:{number}: line longer than {MAX_LINE_BYTES // 2**20} MiB "
+                        "(an item is at most 400 KB)"
+                    ],
+                    note=NOTHING_WRITTEN,
+                )
+            if total > MAX_FILE_BYTES:
+                raise InvalidInput(
+                    [f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB; split it"],
+                    note=NOTHING_WRITTEN,
+                )
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise InvalidInput(
+                    [f"{path}:{number}: not UTF-8 text ({error.reason} at byte {error.start})"],
+                    note=NOTHING_WRITTEN,
+                ) from None
+
+
 def load_file(path: Path, table: TableInfo, fmt: InputFormat = "auto") -> list[WireItem]:
     """Read and validate every line of a JSON-lines file; raise `InvalidInput` on any fault.
 
     `auto` takes DynamoDB JSON when the first item's every attribute is a type descriptor
     (`{"S": ...}`), plain JSON otherwise; the whole file must then use that format.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ToolError(f"cannot read {path}: {error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise InvalidInput(
-            [f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"],
-            note=NOTHING_WRITTEN,
-        ) from None
     items: list[WireItem] = []
     labels: list[str] = []
     line_numbers: list[int] = []
     problems: list[tuple[int, str]] = []
     chosen: InputFormat | None = None if fmt == "auto" else fmt
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in _lines(path):
         if not line.strip():
             continue
         label = f"{path}:{number}"

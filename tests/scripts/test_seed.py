@@ -234,3 +234,41 @@ def test_a_terminal_gets_a_progress_bar_with_items_per_second(
     out = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", capsys.readouterr().out)
     assert re.search(r"Tasks .*120/120 +[\d,]+ items/s", out)
     assert "seeded 120 items into Tasks" in out
+
+
+def test_seed_from_an_endless_device_is_one_clear_line(
+    stage_tables: StageConfig, ddb_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`/dev/zero` has no newline and no end: read a line at a time, within a cap."""
+    code = main(["--endpoint", ddb_endpoint, "seed", "tasks", "--from", "/dev/zero"])
+    assert code != 0
+    err = capsys.readouterr().err
+    assert "/dev/zero:1: line longer than 4 MiB" in err
+    assert "Traceback" not in err and "MemoryError" not in err
+    assert count_items(resolve_target("local", ddb_endpoint), "tasks") == 0
+
+
+def test_an_oversized_line_is_refused_with_its_number_before_any_write(
+    stage_tables: StageConfig, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "big.jsonl"
+    huge = json.dumps({"id": {"S": "huge"}, "blob": {"S": "x" * (5 * 2**20)}})
+    data.write_text(json.dumps(_task(1)) + "\n" + huge + "\n" + json.dumps(_task(2)) + "\n")
+    info = describe_table(resolve_target("local", ddb_endpoint), "tasks")
+    with pytest.raises(InvalidInput) as caught:
+        load_file(data, info)
+    assert caught.value.problems == [
+        f"{data}:2: line longer than 4 MiB (an item is at most 400 KB)"
+    ]
+    assert count_items(resolve_target("local", ddb_endpoint), "tasks") == 0
+
+
+def test_text_that_is_not_utf8_names_its_line(
+    stage_tables: StageConfig, ddb_endpoint: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "latin1.jsonl"
+    data.write_bytes(json.dumps(_task(1)).encode() + b"\n" + b'{"id": {"S": "caf\xe9"}}\n')
+    info = describe_table(resolve_target("local", ddb_endpoint), "tasks")
+    with pytest.raises(InvalidInput) as caught:
+        load_file(data, info)
+    assert caught.value.problems[0].startswith(f"{data}:2: not UTF-8 text")
