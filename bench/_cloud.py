@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import statistics
 import tempfile
 import urllib.request
@@ -18,18 +17,11 @@ import boto3
 from botocore.config import Config
 
 from localcloud import launcher as local_cloud
+from localcloud.engine import free_port as free_port
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    """A port nobody listens on (never 4566: a user's cloud may hold it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @contextmanager

@@ -312,19 +312,13 @@ class EngineTable:
             service().client.call("CreateTable", desired.create_request(resource_name))
         try:
             with engine_errors("CreateTable", resource_name):
-                _wait_active(resource_name)
+                description = _wait_active(resource_name)
+                # TTL, PITR and tags do not show in DescribeTable: the description stands.
                 _apply_side_settings(resource_name, desired, {})
         except TableUpdateError:
             _delete_table(resource_name)  # nothing half-made is left behind
             raise
-        return cls(
-            resource_name,
-            region_name,
-            account_id,
-            desired,
-            _wait_active(resource_name),
-            resource_type,
-        )
+        return cls(resource_name, region_name, account_id, desired, description, resource_type)
 
     @classmethod
     def update_from_cloudformation_json(

@@ -33,8 +33,8 @@ from scripts.codec import (
     plain_item,
 )
 from scripts.errors import InvalidInput, SeedIncomplete, ToolError, UsageError
-from scripts.sample_data import SAMPLE_TABLES
-from scripts.tables import TableInfo
+from scripts.sample_data import DEFAULT_COUNT, SAMPLE_TABLES, default_anchor, sample_items
+from scripts.tables import TableInfo, describe_table
 from scripts.target import Target, client_error, translated_errors
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
@@ -343,9 +343,6 @@ def plan_sample(
     client: Any | None = None,
 ) -> list[tuple[TableInfo, list[WireItem]]]:
     """The sample data set of each table key (`users`, `tasks`, `messages`), validated."""
-    from scripts.sample_data import DEFAULT_COUNT, default_anchor, sample_items
-    from scripts.tables import describe_table
-
     start = anchor or default_anchor()
     plan: list[tuple[TableInfo, list[WireItem]]] = []
     for key in keys:

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from localcloud.engine import free_port as free_port  # never 4566: a user's cloud may hold it
+
 REGION = "us-east-1"
 
 
@@ -35,16 +37,6 @@ def cfn_fixes(aws_env: None) -> Iterator[None]:
     finally:
         if not was_installed:
             cfn.PATCHES.uninstall()
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (never 4566: a user's cloud may hold it)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture(scope="session")
