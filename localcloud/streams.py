@@ -15,6 +15,8 @@ before its children), and delivers:
   destination, if any, and the position moves past it;
 * with `ReportBatchItemFailures` the records before the lowest reported failure are
   checkpointed and delivery resumes from that record;
+* with `ParallelizationFactor` N, up to N batches at once, records dealt to N lanes by
+  partition key, so each key's records still arrive in order;
 * nothing while the mapping is disabled; the thread ends when the mapping is deleted.
 
 The front door wakes the pollers after every successful item write, so a record reaches its
@@ -28,7 +30,9 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,6 +52,9 @@ SCAN_INTERVAL_S = 0.5
 SHARD_REFRESH_S = 5.0
 MAX_BACKOFF_S = 2.0
 GET_RECORDS_LIMIT = 1000
+BUSY_READ_INTERVAL_S = 0.05
+# Lambda's limit for DynamoDB streams.
+MAX_PARALLELIZATION = 10
 
 
 @dataclass
@@ -68,6 +75,21 @@ class Pending:
     record: dict[str, Any]
     shard_id: str
     read_at: float
+    # Its place in the order the poller read the stream.
+    order: int
+
+
+@dataclass
+class Lane:
+    """The records of the partition keys dealt to one lane, in order, and its batch state."""
+
+    limit: int
+    queue: list[Pending] = field(default_factory=list)
+    batch: list[Pending] = field(default_factory=list)
+    in_flight: Future[Delivery] | None = None
+    attempts: int = 0
+    # Backoff after a failed batch: no new batch before this (monotonic) time.
+    not_before: float = 0.0
 
 
 @dataclass
@@ -130,7 +152,12 @@ def _lambda_backend(esm: Any) -> LambdaBackend:
 
 
 class MappingPoller:
-    """The one delivery thread of one DynamoDB-stream event source mapping."""
+    """The one delivery thread of one DynamoDB-stream event source mapping.
+
+    It reads the stream and deals the records to `ParallelizationFactor` lanes by partition
+    key (as Lambda does: one key's records stay in order, in one lane), and keeps at most one
+    batch per lane in flight; the invocations run on the mapping's small pool of workers.
+    """
 
     def __init__(self, esm: EventSourceMapping, stop: threading.Event) -> None:
         self.esm = esm
@@ -139,11 +166,15 @@ class MappingPoller:
         self.wake = threading.Event()
         self._stop = stop
         self.cursors: dict[str, ShardCursor] = {}
-        self.pending: list[Pending] = []
+        self.lanes: list[Lane] = []
+        self.hash_key: str | None = None
+        self._read_count = 0
+        self._read_at = 0.0
         self._refreshed_at = 0.0
         self._first_refresh = True
         self.delivered = 0
         self.invocations = 0
+        self._workers: ThreadPoolExecutor | None = None
         self.thread = threading.Thread(target=self._run, name=f"stream-{esm.uuid[:8]}", daemon=True)
 
     # -- the stream ------------------------------------------------------------------------
@@ -159,6 +190,14 @@ class MappingPoller:
             if start:
                 request["ExclusiveStartShardId"] = start
             description = self._call("DescribeStream", request)["StreamDescription"]
+            self.hash_key = next(
+                (
+                    k["AttributeName"]
+                    for k in description.get("KeySchema") or []
+                    if k.get("KeyType") == "HASH"
+                ),
+                self.hash_key,
+            )
             shards.extend(description.get("Shards") or [])
             start = description.get("LastEvaluatedShardId")
             if not start:
@@ -233,7 +272,9 @@ class MappingPoller:
         for record in records:
             record["awsRegion"] = self.esm.region
             record["eventSourceARN"] = self.esm.event_source_arn
-            self.pending.append(Pending(record, cursor.shard_id, now))
+            self._read_count += 1
+            pending = Pending(record, cursor.shard_id, now, self._read_count)
+            self.lanes[self._lane_of(record)].queue.append(pending)
         if records:
             cursor.last_read = records[-1]["dynamodb"]["SequenceNumber"]
         cursor.iterator = answer.get("NextShardIterator")
@@ -250,57 +291,110 @@ class MappingPoller:
         except (KeyError, RuntimeError):
             return False
 
-    def _run(self) -> None:
-        attempts = 0
-        limit = self._batch_size()
-        while not self._stop.is_set() and self._alive():
-            try:
-                if not _enabled(self.esm):
-                    self._idle()
-                    continue
-                if (
-                    len(self.pending) < limit
-                    and self._read(limit - len(self.pending))
-                    and self._batching(limit)
-                ):
-                    continue
-                if not self.pending:
-                    self._idle()
-                    continue
-                batch = self.pending[:limit]
-                if any(p.shard_id != batch[0].shard_id for p in batch):
-                    batch = [p for p in batch if p.shard_id == batch[0].shard_id]
-                limit, attempts = self._deliver(batch, limit, attempts)
-            except (EngineError, RuntimeError, KeyError) as error:
-                log.warning("stream mapping %s: %s; retrying", self.uuid, error)
-                self._stop.wait(1.0)
-        log.info("stream mapping %s stopped", self.uuid)
-
     def _batch_size(self) -> int:
         return int(self.esm.batch_size or 100)
 
-    def _batching(self, limit: int) -> bool:
-        """Whether to keep gathering: a batching window is open and the batch is not full."""
+    def _factor(self) -> int:
+        return max(1, min(MAX_PARALLELIZATION, int(self.esm.parallelization_factor or 1)))
+
+    def _lane_of(self, record: dict[str, Any]) -> int:
+        if len(self.lanes) == 1:
+            return 0
+        keys = record.get("dynamodb", {}).get("Keys") or {}
+        key = keys.get(self.hash_key or "", keys)
+        return zlib.crc32(json.dumps(key, sort_keys=True).encode()) % len(self.lanes)
+
+    def _relane(self) -> None:
+        """Match the lanes to the mapping's factor (when none is in flight), keeping order."""
+        factor = self._factor()
+        if len(self.lanes) == factor or any(lane.in_flight for lane in self.lanes):
+            return
+        waiting = sorted((p for lane in self.lanes for p in lane.queue), key=lambda p: p.order)
+        self.lanes = [Lane(self._batch_size()) for _ in range(factor)]
+        for pending in waiting:
+            self.lanes[self._lane_of(pending.record)].queue.append(pending)
+        if self._workers is not None:
+            self._workers.shutdown(wait=False)
+        self._workers = ThreadPoolExecutor(factor, thread_name_prefix=f"lane-{self.uuid[:8]}")
+
+    def _buffered(self) -> int:
+        return sum(len(lane.queue) for lane in self.lanes)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set() and self._alive():
+                self.wake.clear()
+                try:
+                    self._step()
+                except (EngineError, RuntimeError, KeyError) as error:
+                    log.warning("stream mapping %s: %s; retrying", self.uuid, error)
+                    self._stop.wait(1.0)
+        finally:
+            if self._workers is not None:
+                self._workers.shutdown(wait=False)
+        log.info("stream mapping %s stopped", self.uuid)
+
+    def _step(self) -> None:
+        """Settle finished batches, read what fits, start what is ready, else wait."""
+        self._settle_finished()
+        if not _enabled(self.esm):
+            self.wake.wait(IDLE_WAIT_S)
+            return
+        self._relane()
+        now = time.monotonic()
+        room = self._batch_size() * len(self.lanes) - self._buffered()
+        # While every lane is busy, new records only queue: read them now and then, not on
+        # every write's wake-up.
+        busy = all(lane.in_flight for lane in self.lanes)
+        read_more = False
+        if room > 0 and (not busy or now - self._read_at >= BUSY_READ_INTERVAL_S):
+            self._read_at = now
+            read_more = self._read(room)
+        wait = self._start_ready(time.monotonic())
+        if busy:
+            wait = min(wait, max(0.0, self._read_at + BUSY_READ_INTERVAL_S - now))
+        if not read_more:
+            self.wake.wait(wait)
+
+    def _start_ready(self, now: float) -> float:
+        """Start a batch in every idle lane that is ready; return how long to wait at most."""
         window = float(self.esm.max_batch_window or 0)
-        if not window or len(self.pending) >= limit or not self.pending:
-            return False
-        return time.monotonic() - self.pending[0].read_at < window
+        wait = IDLE_WAIT_S
+        for lane in self.lanes:
+            if lane.in_flight or not lane.queue:
+                continue
+            due = max(lane.not_before, lane.queue[0].read_at + window)
+            if len(lane.queue) < lane.limit and due > now:
+                wait = min(wait, due - now)
+                continue
+            if lane.not_before > now:
+                wait = min(wait, lane.not_before - now)
+                continue
+            batch = lane.queue[: lane.limit]
+            lane.batch = [p for p in batch if p.shard_id == batch[0].shard_id]
+            self.invocations += 1
+            assert self._workers is not None
+            lane.in_flight = self._workers.submit(self._invoke, [p.record for p in lane.batch])
+            lane.in_flight.add_done_callback(lambda _: self.wake.set())
+        return wait
 
-    def _idle(self) -> None:
-        self.wake.wait(IDLE_WAIT_S)
-        self.wake.clear()
+    def _settle_finished(self) -> None:
+        for lane in self.lanes:
+            if lane.in_flight is not None and lane.in_flight.done():
+                delivery = lane.in_flight.result()
+                lane.in_flight = None
+                self._settle(lane, delivery)
 
-    def _deliver(self, batch: list[Pending], limit: int, attempts: int) -> tuple[int, int]:
-        """Invoke once; return the next batch limit and attempt count."""
-        records = [p.record for p in batch]
-        delivery = self._invoke(records)
-        resume = failed_index(self.esm, records, delivery)
+    def _settle(self, lane: Lane, delivery: Delivery) -> None:
+        """Checkpoint, retry, bisect or give up on the lane's finished batch."""
+        batch, lane.batch = lane.batch, []
+        resume = failed_index(self.esm, [p.record for p in batch], delivery)
         if resume is None:
-            self._advance(len(batch))
-            return self._batch_size(), 0
+            self._advance(lane, len(batch))
+            return
         if resume > 0:
             # Partial success: checkpoint before the first failed record, retry from it.
-            self._advance(resume)
+            self._advance(lane, resume, reset=False)
             batch = batch[resume:]
         log.warning(
             "stream batch for %s failed at record %d: %s",
@@ -309,21 +403,22 @@ class MappingPoller:
             delivery.error or "reported batchItemFailures",
         )
         if not delivery.ok and self.esm.bisect_on_error and len(batch) > 1:
-            return max(1, len(batch) // 2), attempts
-        attempts += 1
-        if self._exhausted(batch, attempts):
-            self._on_failure(batch, attempts, delivery)
-            self._advance(len(batch))
-            return self._batch_size(), 0
-        self._stop.wait(min(MAX_BACKOFF_S, 0.05 * 2**attempts))
-        return limit, attempts
+            lane.limit = max(1, len(batch) // 2)
+            return
+        lane.attempts += 1
+        if self._exhausted(batch, lane.attempts):
+            self._on_failure(batch, lane.attempts, delivery)
+            self._advance(lane, len(batch))
+            return
+        lane.not_before = time.monotonic() + min(MAX_BACKOFF_S, 0.05 * 2**lane.attempts)
 
-    def _advance(self, count: int) -> None:
-        del self.pending[:count]
+    def _advance(self, lane: Lane, count: int, reset: bool = True) -> None:
+        del lane.queue[:count]
         self.delivered += count
+        if reset:
+            lane.limit, lane.attempts, lane.not_before = self._batch_size(), 0, 0.0
 
     def _invoke(self, records: list[dict[str, Any]]) -> Delivery:
-        self.invocations += 1
         try:
             backend = _lambda_backend(self.esm)
             fn = backend.get_function(self.esm.function_arn)

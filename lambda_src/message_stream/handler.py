@@ -16,34 +16,44 @@ from botocore.exceptions import BotoCoreError, ClientError
 from common.dynamo import dynamodb_client
 from common.errors import ServiceError
 
-from message_stream.models import MalformedRecord, parse_record
+from message_stream.models import MalformedRecord, NewMessage, parse_record
 from message_stream.repository import MessageRepository
-from message_stream.service import MessageStreamService
+from message_stream.service import MessageStreamService, group_updates
 from message_stream.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
 def handle(event: object, service: MessageStreamService) -> dict[str, Any]:
-    """Process every record of `event`; report the sequence numbers of those that failed."""
+    """Process every record of `event`; report the sequence numbers of those that failed.
+
+    A group's records are applied together, as its newest message: when that fails, every
+    record of the group is reported (Lambda resumes from the lowest).
+    """
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list):
         logger.error("not a DynamoDB stream event (no Records list); nothing to do")
         return {"batchItemFailures": []}
-    failures: list[dict[str, str]] = []
+    messages: list[NewMessage] = []
     for index, record in enumerate(records):
         try:
             message = parse_record(record)
         except MalformedRecord as error:
             logger.error("skipping record %d: %s", index, error)
             continue
-        if message is None:
-            continue
+        if message is not None:
+            messages.append(message)
+    failures: list[dict[str, str]] = []
+    for update in group_updates(messages):
         try:
-            service.apply(message)
+            service.apply_update(update)
         except (ServiceError, ClientError, BotoCoreError):
-            logger.exception("record %s failed; it will be retried", message.sequence_number)
-            failures.append({"itemIdentifier": message.sequence_number})
+            logger.exception(
+                "group %s failed; its %d record(s) will be retried",
+                update.newest.group_uuid,
+                len(update.messages),
+            )
+            failures.extend({"itemIdentifier": m.sequence_number} for m in update.messages)
     return {"batchItemFailures": failures}
 
 

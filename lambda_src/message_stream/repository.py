@@ -1,8 +1,9 @@
 """The messages table as the stream processor sees it: group rows, found and moved.
 
 A group row's sort key is the time of the group's last message, and a key cannot be
-updated in place, so moving one is a delete of the old row and a put of the new one in a
-single `TransactWriteItems`: readers never see the group twice or not at all.
+updated in place, so moving one is a delete of the old row and a put of the new one. The
+rows of one group (one per participant) move in a single `TransactWriteItems`: readers
+never see a group twice or not at all, nor its participants disagreeing.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ ROW_FILTER = "#g = :g"
 ROW_KEY_NAMES = {"#pk": "pk", "#g": GROUP_ATTRIBUTE}
 CONDITION_FAILED = "ConditionalCheckFailed"
 _EXPECTED_REASONS = frozenset({CONDITION_FAILED, "TransactionConflict"})
+# A transaction holds at most 100 actions: a Delete and a Put per row.
+ROWS_PER_TRANSACTION = 50
 
 
 class GroupMoveFailed(ConflictError):
@@ -89,27 +92,32 @@ class MessageRepository:
                 return None
             request["ExclusiveStartKey"] = last
 
-    def _try_move(self, row: Item, message: NewMessage) -> list[str] | None:
-        moved = {**row, "sk": message.sort_key, "message": message.text}
-        items = [
-            {
-                "Delete": {
-                    "TableName": self.table,
-                    "Key": {"pk": {"S": str(row["pk"])}, "sk": {"S": str(row["sk"])}},
-                    "ConditionExpression": "#g = :g",
-                    "ExpressionAttributeNames": {"#g": GROUP_ATTRIBUTE},
-                    "ExpressionAttributeValues": {":g": {"S": message.group_uuid}},
+    def _try_moves(self, rows: list[Item], message: NewMessage) -> list[str] | None:
+        """One transaction moving every row of `rows`; `None`, or the cancellation reasons."""
+        items: list[dict[str, Any]] = []
+        for row in rows:
+            moved = {**row, "sk": message.sort_key, "message": message.text}
+            items.append(
+                {
+                    "Delete": {
+                        "TableName": self.table,
+                        "Key": {"pk": {"S": str(row["pk"])}, "sk": {"S": str(row["sk"])}},
+                        "ConditionExpression": "#g = :g",
+                        "ExpressionAttributeNames": {"#g": GROUP_ATTRIBUTE},
+                        "ExpressionAttributeValues": {":g": {"S": message.group_uuid}},
+                    }
                 }
-            },
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": serialize(moved),
-                    "ConditionExpression": "attribute_not_exists(#pk)",
-                    "ExpressionAttributeNames": {"#pk": "pk"},
+            )
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": serialize(moved),
+                        "ConditionExpression": "attribute_not_exists(#pk)",
+                        "ExpressionAttributeNames": {"#pk": "pk"},
+                    }
                 }
-            },
-        ]
+            )
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as error:
@@ -118,27 +126,43 @@ class MessageRepository:
             return dynamo.cancellation_reasons(error)
         return None
 
-    def move(self, row: Item, message: NewMessage) -> bool:
-        """Move group row `row` to `message`'s sort key and text; `False` if nothing to do.
+    def move_all(self, rows: list[Item], message: NewMessage) -> int:
+        """Move the group rows `rows` to `message`'s sort key and text; return how many moved.
 
-        Idempotent: when the row is already at or past the message (a redelivered record, or
-        a newer message got there first) nothing changes. When our view of the row was stale
-        the current row is read consistently and the move retried.
+        The rows of a group move together, in one transaction (up to `ROWS_PER_TRANSACTION`
+        at a time). Idempotent: rows already at or past the message (a redelivered record,
+        or a newer message got there first) are left alone. A row our view had stale is
+        read again consistently and the transaction retried.
         """
-        pk = str(row["pk"])
-        current: Item | None = row
+        moved = 0
+        for start in range(0, len(rows), ROWS_PER_TRANSACTION):
+            moved += self._move_chunk(rows[start : start + ROWS_PER_TRANSACTION], message)
+        return moved
+
+    def _move_chunk(self, rows: list[Item], message: NewMessage) -> int:
+        current: dict[str, Item | None] = {str(row["pk"]): row for row in rows}
         for attempt in range(self.max_attempts):
-            if current is None or str(current["sk"]) >= message.sort_key:
-                return False
-            reasons = self._try_move(current, message)
+            due = [
+                row
+                for row in current.values()
+                if row is not None and str(row["sk"]) < message.sort_key
+            ]
+            if not due:
+                return 0
+            reasons = self._try_moves(due, message)
             if reasons is None:
-                return True
+                return len(due)
             dynamo.check_reasons(reasons, _EXPECTED_REASONS)
-            if CONDITION_FAILED in reasons:
-                current = self.current_group_row(pk, message.group_uuid)
-            else:
+            stale = [
+                str(row["pk"])
+                for index, row in enumerate(due)
+                if CONDITION_FAILED in reasons[2 * index : 2 * index + 2]
+            ]
+            for pk in stale:
+                current[pk] = self.current_group_row(pk, message.group_uuid)
+            if not stale:
                 self.sleep(dynamo.backoff_delay(attempt))
         raise GroupMoveFailed(
-            f"could not move group {message.group_uuid} of {pk} to {message.sort_key} "
+            f"could not move group {message.group_uuid} to {message.sort_key} "
             f"after {self.max_attempts} attempts"
         )

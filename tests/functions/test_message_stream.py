@@ -180,6 +180,44 @@ def test_only_the_failed_record_is_reported(world: World) -> None:
     assert world.conversations("alice") == [("g1", T3, "will work"), ("g2", T2, "will fail")]
 
 
+def test_a_batch_moves_each_group_row_once_to_its_newest_message(world: World) -> None:
+    for sk, text in ((T1, "one"), (T3, "three"), (T2, "two")):
+        world.send_message("g1", sk, text)
+    world.send_message("g2", T2, "carol again")
+    event = world.tap.event()
+    assert len(event["Records"]) == 4
+    assert handle(event, world.service) == {"batchItemFailures": []}
+    assert world.conversations("bob") == [("g1", T3, "three")]
+    assert world.conversations("alice") == [("g1", T3, "three"), ("g2", T2, "carol again")]
+    # one Delete+Put per group row: g1's two rows and g2's one, not one per message
+    echoes = world.tap.records()
+    assert sorted(r["eventName"] for r in echoes) == ["INSERT"] * 3 + ["REMOVE"] * 3
+
+
+def test_a_failed_group_reports_every_record_it_covers(world: World) -> None:
+    class FlakyRepository(MessageRepository):
+        def group_rows(self, group_uuid: str) -> list[dict[str, Any]]:
+            if group_uuid == "g1":
+                raise ClientError(
+                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}},
+                    "Query",
+                )
+            return super().group_rows(group_uuid)
+
+    flaky = MessageStreamService(
+        FlakyRepository(world.client, table=world.table, group_index=MESSAGE_GROUP_INDEX)
+    )
+    world.send_message("g1", T2, "older")
+    world.send_message("g2", T2, "works")
+    world.send_message("g1", T3, "newer")
+    event = world.tap.event()
+    sequence = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+    failures = handle(event, flaky)["batchItemFailures"]
+    assert sorted(f["itemIdentifier"] for f in failures) == sorted([sequence[0], sequence[2]])
+    assert world.conversations("bob") == [("g1", T0, "first")]
+    assert world.conversations("alice")[0] == ("g2", T2, "works")
+
+
 def test_a_stale_index_view_is_resolved_against_the_table(world: World) -> None:
     """The group index is eventually consistent: moving a row it still shows at its old key."""
     stale = world.repository.group_rows("g1")
@@ -187,12 +225,28 @@ def test_a_stale_index_view_is_resolved_against_the_table(world: World) -> None:
     handle(world.tap.event(), world.service)
     before = world.snapshot()
     message = NewMessage(group_uuid="g1", sort_key=T2, text="hello", sequence_number="1")
-    assert [world.repository.move(row, message) for row in stale] == [False, False]
+    assert world.repository.move_all(stale, message) == 0
     assert world.snapshot() == before
     # and a newer message still moves rows that the stale view showed at their old key
     newer = NewMessage(group_uuid="g1", sort_key=T3, text="newer", sequence_number="2")
-    assert [world.repository.move(row, newer) for row in stale] == [True, True]
+    assert world.repository.move_all(stale, newer) == 2
     assert world.conversations("bob") == [("g1", T3, "newer")]
+
+
+def test_a_group_larger_than_one_transaction_moves_every_row(world: World) -> None:
+    members = [f"member{n:02d}" for n in range(60)]  # 60 rows: more than 100 actions
+    for member in members:
+        world.put(group_row(member, "host", "big", T0, "welcome"))
+    world.put(group_row("member07", "host", "big", T3, "ahead"))  # already past the message
+    world.client.delete_item(
+        TableName=world.table, Key={"pk": {"S": "GRP#member07"}, "sk": {"S": T0}}
+    )
+    world.tap.records()
+    world.send_message("big", T2, "hello all")
+    assert handle(world.tap.event(), world.service) == {"batchItemFailures": []}
+    for member in members:
+        expected = (T3, "ahead") if member == "member07" else (T2, "hello all")
+        assert [(sk, text) for _, sk, text in world.conversations(member)] == [expected]
 
 
 def test_malformed_records_are_skipped_and_change_nothing(world: World) -> None:

@@ -285,3 +285,93 @@ def test_moto_alone_refuses_a_mapping_on_a_dynamodb_local_stream(cloud: str, aws
             streams.PATCHES.patches[0].original(
                 backend, {"EventSourceArn": stream_arn, "FunctionName": "moto-alone"}
             )
+
+
+# Logs each batch (its keys in order, when it started and ended) into LOG_TABLE, slowly.
+BATCH_LOG = """
+import json
+import os
+import time
+import boto3
+
+ddb = boto3.client("dynamodb")
+
+
+def handler(event, context):
+    started = time.time()
+    time.sleep(0.2)
+    keys = [[r["dynamodb"]["Keys"]["pk"]["S"], r["dynamodb"]["Keys"]["sk"]["S"]]
+            for r in event["Records"]]
+    ddb.put_item(
+        TableName=os.environ["LOG_TABLE"],
+        Item={
+            "pk": {"S": context.aws_request_id},
+            "keys": {"S": json.dumps(keys)},
+            "started": {"N": repr(started)},
+            "ended": {"N": repr(time.time())},
+        },
+    )
+"""
+
+
+def _batches_with_factor(cloud: str, factor: int) -> list[tuple[float, float, list[list[str]]]]:
+    """Stream 5 items under each of 12 partition keys to BATCH_LOG with `factor` lanes."""
+    dynamodb = client("dynamodb", cloud)
+    table = f"lanes-{uuid.uuid4().hex[:8]}"
+    stream_arn = dynamodb.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )["TableDescription"]["LatestStreamArn"]
+    log_table, _ = _table(cloud)
+    name = f"lanes-{table}"
+    create_function(cloud, name, BATCH_LOG, env={"LOG_TABLE": log_table})
+    for n in range(5):
+        for key in range(12):
+            dynamodb.put_item(TableName=table, Item={"pk": {"S": f"k{key}"}, "sk": {"S": f"{n}"}})
+    client("lambda", cloud).create_event_source_mapping(
+        FunctionName=name,
+        EventSourceArn=stream_arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=4,
+        ParallelizationFactor=factor,
+    )
+
+    def logged() -> list[dict[str, Any]]:
+        rows = list(_rows(cloud, log_table, "").values())
+        return rows if sum(len(json.loads(r["keys"]["S"])) for r in rows) >= 60 else []
+
+    rows = _wait_for(logged, timeout=60)
+    batches = [
+        (float(r["started"]["N"]), float(r["ended"]["N"]), json.loads(r["keys"]["S"])) for r in rows
+    ]
+    return sorted(batches)
+
+
+def _overlaps(batches: list[tuple[float, float, list[list[str]]]]) -> int:
+    return sum(1 for a, b in zip(batches, batches[1:], strict=False) if b[0] < a[1])
+
+
+@pytest.mark.parametrize("factor", [1, 4])
+def test_parallelization_factor_runs_batches_at_once_keeping_each_key_in_order(
+    cloud: str, factor: int
+) -> None:
+    batches = _batches_with_factor(cloud, factor)
+    delivered = [tuple(key) for _, _, keys in batches for key in keys]
+    # every record once
+    assert sorted(delivered) == sorted((f"k{k}", f"{n}") for k in range(12) for n in range(5))
+    # each partition key's records in stream order, however the batches interleave
+    for key in range(12):
+        assert [sk for pk, sk in delivered if pk == f"k{key}"] == [f"{n}" for n in range(5)]
+    if factor == 1:
+        assert _overlaps(batches) == 0
+    else:
+        assert _overlaps(batches) > 0
