@@ -43,7 +43,7 @@ from scripts.sample_data import (
     sample_users,
 )
 from scripts.scan import build_request, scan_items
-from scripts.seed import DEFAULT_CONCURRENCY, load_file, plan_sample, seed_table
+from scripts.seed import DEFAULT_CONCURRENCY, plan_file, plan_sample, seed_plan
 from scripts.tables import (
     TableInfo,
     count_items,
@@ -285,25 +285,23 @@ def seed_command(
     keys = tables or list(SAMPLE_TABLES)
     # Items are validated before the first write, so botocore need not validate them again.
     client = target.client(max_pool=max(10, concurrency * 2), validate_params=False)
-    plan: list[tuple[TableInfo, list[WireItem]]] = []
-    # Validate everything (every table, every line) before the first write.
+    # Validate everything (every table, every line, the users table's emails) before the
+    # first write.
     if from_file is not None:
         info = describe_table(target, keys[0], client)
-        plan.append((info, load_file(from_file, info, input_format.value)))
+        plans = [plan_file(target, info, from_file, input_format.value, client=client)]
     else:
-        plan = plan_sample(target, keys, count=count, anchor=_parse_anchor(anchor), client=client)
+        plans = plan_sample(target, keys, count=count, anchor=_parse_anchor(anchor), client=client)
     out = _out()
-    for info, items in plan:
+    for plan in plans:
         with _progress(out) as progress:
-            task = progress.add_task(info.name, total=len(items))
-            result = seed_table(
+            task = progress.add_task(plan.table.name, total=len(plan.items))
+            result = seed_plan(
                 target,
-                info,
-                items,
+                plan,
                 client=client,
                 concurrency=concurrency,
                 on_progress=lambda n, task=task: progress.advance(task, n),  # type: ignore[misc]
-                validated=True,
             )
         out.print(
             f"seeded {result.items} items into {result.table} in {result.seconds:.2f} s "

@@ -9,6 +9,8 @@ from typing import Any
 from common.errors import ValidationError
 from common.validation import decode_cursor, expect_object, integer, reject_unknown, string
 
+from user_manager.uniqueness import normalize_email
+
 # A user id never contains '#', so it can never collide with an `EMAIL#...` uniqueness row.
 USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
 # RFC 5322's dot-atom local part and a DNS domain name with at least two labels.
@@ -47,7 +49,7 @@ class NewUser:
 
 @dataclass(frozen=True)
 class ListRequest:
-    """One page of `LIST`: at most `limit` users after `cursor` (a user key)."""
+    """One page of `LIST`: at most `limit` users after `cursor` (a row's key)."""
 
     limit: int = DEFAULT_LIST_LIMIT
     cursor: dict[str, str] | None = None
@@ -69,7 +71,7 @@ def email(value: object, field: str = "email") -> str:
     text = string(
         value, field, max_length=MAX_EMAIL, pattern=EMAIL, hint="expected name@domain.tld"
     )
-    return text.lower()
+    return normalize_email(text)
 
 
 def _name(value: object, field: str) -> str:

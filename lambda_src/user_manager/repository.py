@@ -21,9 +21,15 @@ from common import dynamo
 from common.dynamo import Item, Sleep, deserialize, serialize, serialize_value
 from common.errors import ConflictError, NotFoundError
 
-KEY = "userId"
-LOCK_PREFIX = "EMAIL#"
-OWNER = "ownerId"
+from user_manager.uniqueness import (
+    DEFAULT_TTL_ATTRIBUTE,
+    KEY,
+    LOCK_PREFIX,
+    OWNER,
+    lock_key,
+    lock_row,
+)
+
 VERSION = "version"
 CONDITION_FAILED = "ConditionalCheckFailed"
 # `find_by_email`'s key condition on the email index (EMAIL_INDEX), kept as data so that
@@ -33,6 +39,9 @@ EMAIL_KEY_NAMES = {"#email": "email"}
 _EXPECTED_REASONS = frozenset({CONDITION_FAILED, "TransactionConflict"})
 # A user and its uniqueness row are two of the 100 items one transaction may write.
 MAX_BATCH_USERS = 50
+# The most rows one LIST evaluates, uniqueness rows and expired users included, so that a
+# table full of them cannot run a page into the function's timeout (the caller pages on).
+LIST_BUDGET = 1000
 
 
 class UserNotFound(NotFoundError):
@@ -79,26 +88,26 @@ class _Stale(Exception):
     """The row changed between our read and our conditional write: read again and retry."""
 
 
-def lock_key(email: str) -> str:
-    """The key of the uniqueness row for `email` (already normalized)."""
-    return f"{LOCK_PREFIX}{email}"
-
-
 @dataclass
 class UserRepository:
     """Reads and writes users in `table`; owns every DynamoDB request the function makes.
 
     `max_attempts` bounds the retries of a transaction that lost a race (a
     `TransactionConflict`, or a row changed between our read and write) before giving up
-    with a 409.
+    with a 409. `list_budget` is the most rows one `list_page` call evaluates.
     """
 
     client: Any
     table: str
     email_index: str
-    ttl_attribute: str = "expiresAt"
+    ttl_attribute: str = DEFAULT_TTL_ATTRIBUTE
     max_attempts: int = 5
+    list_budget: int = LIST_BUDGET
     sleep: Sleep = field(default=time.sleep, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.list_budget < 1:
+            raise ValueError("list_budget must be at least 1")
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -138,13 +147,15 @@ class UserRepository:
             request["ExclusiveStartKey"] = last
 
     def list_page(
-        self, *, limit: int, start_user_id: str | None, now: int
+        self, *, limit: int, start_key: str | None, now: int
     ) -> tuple[list[Item], str | None]:
-        """Up to `limit` live users after `start_user_id`, and the id to continue from.
+        """Up to `limit` live users after the row `start_key`, and the key to continue from.
 
-        `Limit` counts items before the filter drops uniqueness rows and expired users, so
-        the scan continues until `limit` users are found or the table ends. The returned key
-        is then always a user's id, never a uniqueness row (which would reveal an email).
+        One call evaluates at most `list_budget` rows: `Limit` counts rows before the filter
+        drops uniqueness rows and expired users, so a page may hold fewer than `limit` users
+        (even none) and still return a key; only the table's end returns `None`. A full page
+        continues from its last user; a page cut short by the budget continues from the last
+        row evaluated, which may be a uniqueness row (whose email LIST shows with its user).
         """
         users: list[Item] = []
         request: dict[str, Any] = {
@@ -158,18 +169,28 @@ class UserRepository:
                 ":now": {"N": str(now)},
             },
         }
-        if start_user_id is not None:
-            request["ExclusiveStartKey"] = {KEY: {"S": start_user_id}}
-        while True:
-            request["Limit"] = limit - len(users)
+        if start_key is not None:
+            request["ExclusiveStartKey"] = {KEY: {"S": start_key}}
+        budget = self.list_budget
+        step = 2 * limit  # about half the rows of the table are uniqueness rows
+        while budget > 0:
+            wanted = limit - len(users)
+            request["Limit"] = min(budget, max(2 * wanted, step))
+            step *= 2  # sparse stretches (many uniqueness rows) take few round trips
             response = self.client.scan(**request)
-            users.extend(deserialize(raw) for raw in response.get("Items", []))
+            budget -= int(response.get("ScannedCount", request["Limit"]))
+            found = [deserialize(raw) for raw in response.get("Items", [])]
             last = response.get("LastEvaluatedKey")
+            if len(found) > wanted or (len(found) == wanted and last):
+                # The page is full: continue after its last user (the rows after it in this
+                # response are read again by the next page, never skipped or repeated).
+                users.extend(found[:wanted])
+                return users, str(users[-1][KEY])
+            users.extend(found)
             if not last:
                 return users, None
-            if len(users) >= limit:
-                return users, str(last[KEY]["S"])
             request["ExclusiveStartKey"] = last
+        return users, str(request["ExclusiveStartKey"][KEY]["S"])
 
     def batch_get(self, user_ids: list[str], *, now: int) -> list[Item]:
         """The live users among `user_ids` (`BatchGetItem`, unprocessed keys retried)."""
@@ -180,11 +201,7 @@ class UserRepository:
     # -- writes --------------------------------------------------------------------------------
 
     def _lock_item(self, user: Item) -> Item:
-        lock: Item = {KEY: lock_key(str(user["email"])), OWNER: user[KEY]}
-        if user.get(self.ttl_attribute) is not None:
-            # The uniqueness row expires with its user, or the email would stay taken forever.
-            lock[self.ttl_attribute] = user[self.ttl_attribute]
-        return lock
+        return lock_row(user, self.ttl_attribute)
 
     def _claim(self, item: Item, now: int) -> dict[str, Any]:
         """A transactional put that succeeds only where no live row has this key."""

@@ -11,7 +11,8 @@ from common.dynamo import Item
 from common.validation import encode_cursor
 
 from user_manager.models import ListRequest, NewUser
-from user_manager.repository import KEY, UserNotFound, UserRepository
+from user_manager.repository import UserNotFound, UserRepository
+from user_manager.uniqueness import KEY
 
 Clock = Callable[[], datetime]
 SECONDS_PER_DAY = 86_400
@@ -89,10 +90,10 @@ class UserService:
         self.repository.delete(user_id, expected_version=expected_version, now=epoch)
 
     def list_page(self, request: ListRequest) -> Page:
-        """One page of users in table order."""
+        """One page of users in table order; it may hold fewer than `limit`, with a cursor."""
         epoch, _ = self._now()
         start = request.cursor[KEY] if request.cursor is not None else None
-        users, last = self.repository.list_page(limit=request.limit, start_user_id=start, now=epoch)
+        users, last = self.repository.list_page(limit=request.limit, start_key=start, now=epoch)
         return Page(users=users, cursor=encode_cursor({KEY: last}) if last is not None else None)
 
     def find_by_email(self, email: str) -> Item | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from common import env
 
-DEFAULT_TTL_ATTRIBUTE = "expiresAt"
+from user_manager.uniqueness import DEFAULT_TTL_ATTRIBUTE
 
 
 @dataclass(frozen=True)

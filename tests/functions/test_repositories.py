@@ -6,20 +6,25 @@ every write path with a condition runs on both; DynamoDB Local is the reference.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from tasks.repository import TaskExists, TaskRepository
+from user_manager.handler import handle
 from user_manager.repository import (
+    LIST_BUDGET,
     EmailInUse,
     UserAlreadyExists,
     UserNotFound,
     UserRepository,
     VersionMismatch,
 )
+from user_manager.service import UserService
 
+from scripts.seed import write_items
 from stacks.config import EMAIL_INDEX, StageConfig
-from tests.functions.helpers import no_sleep, scan_all
+from tests.functions.helpers import FakeClock, body, no_sleep, scan_all
 from tests.support.backends import dynamodb_client
 
 NOW = 1_800_000_000
@@ -143,13 +148,72 @@ def test_list_pages_skip_uniqueness_and_expired_rows(users: UserRepository) -> N
     seen: list[str] = []
     start = None
     for _ in range(10):
-        page, start = users.list_page(limit=2, start_user_id=start, now=NOW)
+        page, start = users.list_page(limit=2, start_key=start, now=NOW)
         assert len(page) <= 2
         seen += [str(item["userId"]) for item in page]
         if start is None:
             break
-        assert not start.startswith("EMAIL#")  # a cursor never names a uniqueness row
+        assert not start.startswith("EMAIL#")  # a full page continues after its last user
     assert sorted(seen) == live
+
+
+class ScanCounter:
+    """A real client that adds up the `ScannedCount` of its Scans (the rows evaluated)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.scanned = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def scan(self, **request: Any) -> Any:
+        response = self._client.scan(**request)
+        self.scanned += int(response["ScannedCount"])
+        return response
+
+
+def test_list_stops_at_its_budget_and_pages_through_every_user_once(
+    client: Any, users: UserRepository
+) -> None:
+    """Issue 16: 30,000 uniqueness rows ran LIST into the function's timeout."""
+    expired = [
+        {
+            "userId": {"S": f"EMAIL#old{n:04d}@x.io"},
+            "ownerId": {"S": f"old{n:04d}"},
+            "expiresAt": {"N": str(NOW - 1)},
+        }
+        for n in range(2500)
+    ]
+    ids = sorted(f"u{n:02d}" for n in range(40))
+    for user_id in ids:
+        users.create(user(user_id, f"{user_id}@x.io"), now=NOW)
+    write_items(client, users.table, expired)
+    counter = ScanCounter(client)
+    service = UserService(
+        UserRepository(counter, table=users.table, email_index=EMAIL_INDEX, sleep=no_sleep),
+        clock=FakeClock(datetime.fromtimestamp(NOW, UTC)),
+    )
+    seen: list[str] = []
+    pages: list[tuple[int, bool]] = []
+    cursor = None
+    while len(pages) < 50:
+        counter.scanned = 0
+        event: dict[str, Any] = {"action": "LIST", "limit": 25}
+        if cursor is not None:
+            event["cursor"] = cursor
+        response = handle(event, service)
+        assert response["statusCode"] == 200
+        payload = body(response)
+        assert counter.scanned <= LIST_BUDGET
+        seen += [item["userId"] for item in payload["users"]]
+        cursor = payload["cursor"]
+        pages.append((payload["count"], cursor is not None))
+        if cursor is None:
+            break
+    assert sorted(seen) == ids  # every user exactly once, across pages
+    assert len(pages) >= 3  # 2,580 rows cannot be evaluated in fewer budgets of 1,000
+    assert any(count < 25 and more for count, more in pages)  # cut short, with a cursor
 
 
 def test_batch_create_and_batch_get(users: UserRepository, client: Any) -> None:

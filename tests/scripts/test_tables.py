@@ -56,7 +56,7 @@ def test_describe_json_and_exact_count(
     capsys.readouterr()
     assert main(["--endpoint", ddb_endpoint, "describe", "Users", "--exact-count", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["exact_item_count"] == 4
+    assert data["exact_item_count"] == 8  # 4 users and their EMAIL# uniqueness rows
     assert data["indexes"][0]["name"] == "EmailIndex"
     assert main(["--endpoint", ddb_endpoint, "describe", "users"]) == 0
     assert "EmailIndex" in capsys.readouterr().out
