@@ -58,9 +58,16 @@ test: install lint $(TEST_PREREQS) ## Lint, then every test (unit, infrastructur
 infra: install ## Only the infrastructure tests (assertions, snapshots, cdk-nag, cfn-lint).
 	$(PY) -m pytest tests/infrastructure
 
-synth: install ## Synthesize the app for STAGE (local|prod) into cdk.out/.
-	$(CDK) synth -c stage=$(STAGE) --quiet
-	@echo "==> cdk.out/ holds the $(STAGE) templates: $$(ls cdk.out/*.template.json | xargs -n1 basename | tr '\n' ' ')"
+# Each stage synthesizes into a cloud assembly of its own, emptied first, so one stage's synth
+# neither lists nor leaves another's (or an older synth's) templates. Tests set SYNTH_ROOT.
+SYNTH_ROOT ?= cdk.out
+SYNTH_DIR = $(or $(SYNTH_ROOT),cdk.out)/$(STAGE)
+
+synth: install ## Synthesize the app for STAGE (local|prod) into cdk.out/STAGE/.
+	@case "$(STAGE)" in ""|*[!a-z0-9-]*) echo "error: STAGE must be a stage name, got '$(STAGE)'" >&2; exit 2;; esac
+	@rm -rf -- "$(SYNTH_DIR)"
+	$(CDK) synth -c stage=$(STAGE) --quiet --output "$(SYNTH_DIR)"
+	@echo "==> $(SYNTH_DIR)/ holds the $(STAGE) templates: $$(cd "$(SYNTH_DIR)" && ls *.template.json | tr '\n' ' ' | sed 's/ $$//')"
 
 snapshot-update: install ## Re-record the CloudFormation snapshots (review the diff!).
 	$(PY) -m pytest tests/infrastructure/test_snapshots.py --snapshot-update

@@ -1,6 +1,6 @@
 """Draw a stage's synthesized stacks as an architecture diagram (Graphviz DOT -> SVG and PNG).
 
-    python -m docgen.diagram --stage local [--assembly cdk.out] [--out docs]
+    python -m docgen.diagram --stage local [--assembly cdk.out/local] [--out docs]
 
 Everything drawn comes from the cloud assembly (`docgen.assembly`): one cluster per stack;
 tables with their keys, indexes, stream and TTL; functions, the event source mapping between
@@ -886,7 +886,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--stage", required=True, help="stage to draw (local, prod)")
     parser.add_argument(
-        "--assembly", type=Path, default=Path("cdk.out"), help="cloud assembly directory"
+        "--assembly",
+        type=Path,
+        help="cloud assembly directory (default cdk.out/<stage>, where `make synth` writes)",
     )
     parser.add_argument("--out", type=Path, default=Path("docs"), help="output directory")
     parser.add_argument("--dot", help=f"the Graphviz dot binary (default ${DOT_ENV} or PATH)")
@@ -894,6 +896,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--print-dot", action="store_true", help="print the DOT source instead of rendering"
     )
     options = parser.parse_args(argv)
+    options.assembly = options.assembly or Path("cdk.out") / options.stage
     try:
         if options.print_dot:
             sys.stdout.write(to_dot(read_assembly(options.assembly, options.stage)))

@@ -245,6 +245,33 @@ class FunctionNames:
 
 
 @dataclass(frozen=True)
+class FunctionConcurrency:
+    """Reserved concurrent executions per function: its ceiling (blast radius) and its share.
+
+    Each reservation is taken out of the account's regional pool, of which Lambda keeps 100
+    unreserved, so an account's concurrency quota must exceed `total()` by at least that.
+    """
+
+    user_manager: int
+    message_stream: int
+    tasks: int
+
+    def total(self) -> int:
+        """What the stage reserves in all."""
+        return self.user_manager + self.message_stream + self.tasks
+
+    def validate(self) -> None:
+        """Raise `ConfigError` for a reservation Lambda would refuse or that stops a function."""
+        for label in ("user_manager", "message_stream", "tasks"):
+            value = getattr(self, label)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                # 0 is valid for Lambda, but it throttles every invocation.
+                raise ConfigError(
+                    f"reserved_concurrency.{label} must be a positive integer, got {value!r}"
+                )
+
+
+@dataclass(frozen=True)
 class StageConfig:
     """Everything that differs between stages. Build one with `stage_config()`."""
 
@@ -252,6 +279,7 @@ class StageConfig:
     region: str
     tables: tuple[TableSpec, ...]
     functions: FunctionNames
+    reserved_concurrency: FunctionConcurrency
     dax: DaxConfig
     retain_data: bool
     point_in_time_recovery: bool
@@ -304,6 +332,7 @@ class StageConfig:
             )
         self.dax.validate(keys)
         self.stream_processing.validate()
+        self.reserved_concurrency.validate()
         if self.log_retention_days not in _LOG_RETENTION_DAYS:
             raise ConfigError(
                 f"log_retention_days {self.log_retention_days} is not a CloudWatch retention "
@@ -409,6 +438,9 @@ def _local() -> StageConfig:
         functions=FunctionNames(
             user_manager="user-manager", message_stream="message-stream", tasks="tasks"
         ),
+        # The local cloud runs at most this many workers of a function at once: 4 is its
+        # default cap (LOCALCLOUD_MAX_WORKERS), so local behaves as without a reservation.
+        reserved_concurrency=FunctionConcurrency(user_manager=4, message_stream=4, tasks=4),
         dax=DaxConfig(enabled=False),
         retain_data=False,
         point_in_time_recovery=False,
@@ -436,6 +468,10 @@ def _prod() -> StageConfig:
             message_stream="message-stream-prod",
             tasks="tasks-prod",
         ),
+        # 120 of an account's default 1,000: no function can starve the others or the rest
+        # of the account. message-stream runs one batch per stream shard at a time (no
+        # parallelization factor), so 20 serves a messages stream of up to 20 shards.
+        reserved_concurrency=FunctionConcurrency(user_manager=50, message_stream=20, tasks=50),
         dax=DaxConfig(enabled=True, cluster_name="tasks-cache-prod"),
         retain_data=True,
         point_in_time_recovery=True,

@@ -71,9 +71,9 @@ class DataStack(Stack):
                 else RemovalPolicy.DESTROY,
             )
 
-        self.tables: dict[str, dynamodb.Table] = {}
+        built: dict[str, DynamoTable] = {}
         for spec in config.tables:
-            self.tables[spec.key] = DynamoTable(
+            built[spec.key] = DynamoTable(
                 self,
                 f"{pascal_case(spec.key)}Table",
                 spec=spec,
@@ -81,7 +81,8 @@ class DataStack(Stack):
                 point_in_time_recovery=config.point_in_time_recovery,
                 deletion_protection=config.deletion_protection,
                 encryption_key=self.encryption_key,
-            ).table
+            )
+        self.tables: dict[str, dynamodb.Table] = {key: table.table for key, table in built.items()}
 
         if config.alarms:
             topic = (
@@ -105,7 +106,7 @@ class DataStack(Stack):
                 self,
                 "Dax",
                 config=config.dax,
-                tables=[self.tables[key] for key in config.dax.cached_tables],
+                tables=[built[key] for key in config.dax.cached_tables],
                 retain=config.retain_data,
                 log_retention=log_retention(config.log_retention_days),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack
@@ -18,11 +19,13 @@ from stacks.constructs.function import PythonFunction
 from stacks.constructs.lambda_code import lambda_code
 from stacks.constructs.queues import failure_queue
 from stacks.data_stack import log_retention, pascal_case
-from stacks.nag import acknowledge, acknowledge_table_key_actions
+from stacks.nag import acknowledge_table_key_actions
 
 # Exactly what each handler calls (lambda_src/README.md), and nothing more. user-manager:
 # seed 003's six actions plus BatchGetItem for BATCH_GET; its TransactWriteItems calls
 # (CREATE, UPDATE, DELETE, BATCH_CREATE) are authorized as their Put/Update/Delete parts.
+# Index access is granted index by index, never `<table>/index/*`: user-manager queries only
+# EmailIndex (`find_by_email`, lambda_src/user_manager/repository.py).
 USER_MANAGER_ACTIONS = (
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -32,9 +35,12 @@ USER_MANAGER_ACTIONS = (
     "dynamodb:Scan",
     "dynamodb:BatchGetItem",
 )
+USER_MANAGER_INDEXES = (EMAIL_INDEX,)
+USER_MANAGER_INDEX_ACTIONS = ("dynamodb:Query",)
 # The stream processor re-reads a group row (Query on the table), finds a group's rows
 # (Query on the GSI) and moves a row's `sk`, a key, with a Delete + Put transaction.
 MESSAGE_STREAM_TABLE_ACTIONS = ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:DeleteItem")
+MESSAGE_STREAM_INDEXES = (MESSAGE_GROUP_INDEX,)
 MESSAGE_STREAM_INDEX_ACTIONS = ("dynamodb:Query",)
 TASKS_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Scan")
 TASKS_DAX_ACTIONS = ("dax:GetItem", "dax:PutItem", "dax:Scan")
@@ -90,15 +96,12 @@ class FunctionsStack(Stack):
             handler="user_manager.handler.lambda_handler",
             description="Users CRUD, batch and email lookup (EmailIndex)",
             environment=users_environment,
+            reserved_concurrency=config.reserved_concurrency.user_manager,
             **common,
         )
         users.grant(self.user_manager.role, *USER_MANAGER_ACTIONS)
-        acknowledge(
-            self.user_manager.role,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:{config.region}:"
-            f"<AWS::AccountId>:table/{config.table('users').table_name}/index/*]",
-            "Users/index/* is seed 003's grant: user-manager queries EmailIndex, and the "
-            "wildcard covers only this table's own indexes.",
+        grant_on_indexes(
+            self.user_manager.role, users, USER_MANAGER_INDEXES, USER_MANAGER_INDEX_ACTIONS
         )
 
         self.message_stream = PythonFunction(
@@ -116,17 +119,12 @@ class FunctionsStack(Stack):
                 "dynamodb:ListStreams (read by the stream event source mapping) does not "
                 "support resource-level permissions.",
             ),
+            reserved_concurrency=config.reserved_concurrency.message_stream,
             **common,
         )
-        iam.Grant.add_to_principal(
-            grantee=self.message_stream.role,
-            actions=list(MESSAGE_STREAM_TABLE_ACTIONS),
-            resource_arns=[messages.table_arn],
-        )
-        iam.Grant.add_to_principal(
-            grantee=self.message_stream.role,
-            actions=list(MESSAGE_STREAM_INDEX_ACTIONS),
-            resource_arns=[f"{messages.table_arn}/index/{MESSAGE_GROUP_INDEX}"],
+        messages.grant(self.message_stream.role, *MESSAGE_STREAM_TABLE_ACTIONS)
+        grant_on_indexes(
+            self.message_stream.role, messages, MESSAGE_STREAM_INDEXES, MESSAGE_STREAM_INDEX_ACTIONS
         )
         self.stream_failures = failure_queue(
             self,
@@ -160,6 +158,7 @@ class FunctionsStack(Stack):
             environment=tasks_environment,
             vpc=dax.vpc if dax is not None else None,
             security_groups=[dax.client_security_group] if dax is not None else None,
+            reserved_concurrency=config.reserved_concurrency.tasks,
             **common,
         )
         if dax is not None:
@@ -184,13 +183,30 @@ class FunctionsStack(Stack):
         acknowledge_table_key_actions(function.role)
 
     def _table(self, spec: TableSpec, *, stream_arn: str | None = None) -> dynamodb.ITable:
-        """The data stack's table, referenced by its physical name (no cross-stack export)."""
+        """The data stack's table, referenced by its physical name (no cross-stack export).
+
+        Its indexes are left undeclared on purpose: a table that knows it has indexes adds
+        `<table>/index/*` to every grant, and each function gets only the indexes it queries
+        (`grant_on_indexes`).
+        """
         return dynamodb.Table.from_table_attributes(
             self,
             f"{pascal_case(spec.key)}Table",
             table_name=spec.table_name,
             table_stream_arn=stream_arn,
-            global_indexes=[index.name for index in spec.global_indexes] or None,
-            local_indexes=[index.name for index in spec.local_indexes] or None,
             encryption_key=self._encryption_key,
         )
+
+
+def grant_on_indexes(
+    grantee: iam.IGrantable,
+    table: dynamodb.ITable,
+    index_names: Sequence[str],
+    actions: Sequence[str],
+) -> iam.Grant:
+    """Allow `grantee` `actions` on the named indexes of `table`, and on no other index."""
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=list(actions),
+        resource_arns=[f"{table.table_arn}/index/{name}" for name in index_names],
+    )

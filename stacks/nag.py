@@ -9,9 +9,10 @@ from constructs import IConstruct
 def apply_nag_checks(app: IConstruct) -> None:
     """Check every resource of `app` against the AWS Solutions and Serverless rule packs.
 
-    Any unacknowledged finding fails synthesis (CDK policy validation) and is listed in
-    `cdk.out/policy-validation-report.json`. Acknowledgments are also written into each
-    resource's `Metadata.cdk_nag`, so reviewers see them in the templates.
+    Any unacknowledged finding fails synthesis (CDK policy validation) and is listed in the
+    cloud assembly's `validation-report.json` (`cdk.out/<stage>/` for `make synth`).
+    Acknowledgments are also written into each resource's `Metadata.cdk_nag`, so reviewers
+    see them in the templates.
     """
     # Imported here, not at the top: loading cdk-nag pulls some thirty aws-cdk-lib service
     # modules into the jsii runtime, which a synth without the checks need not pay for.

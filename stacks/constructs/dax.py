@@ -9,13 +9,13 @@ from collections.abc import Sequence
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dax as dax
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.config import DaxConfig
+from stacks.constructs.table import DynamoTable
 from stacks.nag import acknowledge, acknowledge_table_key_actions
 
 
@@ -35,7 +35,7 @@ class DaxCluster(Construct):
         construct_id: str,
         *,
         config: DaxConfig,
-        tables: Sequence[dynamodb.ITable],
+        tables: Sequence[DynamoTable],
         retain: bool,
         log_retention: logs.RetentionDays,
     ) -> None:
@@ -117,8 +117,8 @@ class DaxCluster(Construct):
             assumed_by=iam.ServicePrincipal("dax.amazonaws.com"),
             description=f"Lets DAX cluster {config.cluster_name} read and write its cached tables",
         )
-        for table in tables:
-            table.grant_read_write_data(self.role)
+        for cached in tables:
+            cached.table.grant_read_write_data(self.role)
 
         self.subnet_group = dax.CfnSubnetGroup(
             self,
@@ -159,11 +159,13 @@ class DaxCluster(Construct):
         self.endpoint_url: str = self.cluster.attr_cluster_discovery_endpoint_url
         self.cluster_arn: str = self.cluster.attr_arn
 
-        if any(table.encryption_key is not None for table in tables):
+        if any(cached.table.encryption_key is not None for cached in tables):
             acknowledge_table_key_actions(self.role)
-        for table in tables:
+        for cached in tables:
+            if not cached.has_indexes:
+                continue  # the grant is the table alone: nothing to acknowledge
             # grant_read_write_data adds `<table>/index/*` so DAX can serve index queries.
-            table_arn = Stack.of(self).resolve(table.table_arn)
+            table_arn = Stack.of(self).resolve(cached.table.table_arn)
             if isinstance(table_arn, dict) and "Fn::GetAtt" in table_arn:
                 logical_id = table_arn["Fn::GetAtt"][0]
                 acknowledge(

@@ -21,10 +21,11 @@ class PythonFunction(Construct):
     """A function whose role has no managed policies: only its own log group and what is granted.
 
     Created with an explicit log group (retention, removal policy), JSON logs, X-Ray tracing,
-    and one encrypted SQS queue that is both its dead-letter queue and its asynchronous
-    on-failure destination. When `vpc` is given the function runs in its subnets and its role
-    gets the ENI permissions Lambda needs there. `wildcard_reasons` explain any further
-    `Resource::*` grants the caller adds (they become the cdk-nag suppression's evidence).
+    `reserved_concurrency` executions reserved (its ceiling, too), and one encrypted SQS queue
+    that is both its dead-letter queue and its asynchronous on-failure destination. When `vpc`
+    is given the function runs in its subnets and its role gets the ENI permissions Lambda
+    needs there. `wildcard_reasons` explain any further `Resource::*` grants the caller adds
+    (they become the cdk-nag suppression's evidence).
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class PythonFunction(Construct):
         environment: Mapping[str, str],
         memory_mb: int,
         timeout_s: int,
+        reserved_concurrency: int,
         log_retention: logs.RetentionDays,
         retain_logs: bool,
         vpc: ec2.IVpc | None = None,
@@ -78,6 +80,7 @@ class PythonFunction(Construct):
             environment=dict(environment),
             memory_size=memory_mb,
             timeout=Duration.seconds(timeout_s),
+            reserved_concurrent_executions=reserved_concurrency,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             tracing=lambda_.Tracing.ACTIVE,

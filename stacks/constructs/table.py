@@ -91,6 +91,11 @@ class DynamoTable(Construct):
                 "local data; the local cloud ignores PITR). The prod stage enables it.",
             )
 
+    @property
+    def has_indexes(self) -> bool:
+        """Whether the table has a secondary index (grants then cover `<table>/index/*`)."""
+        return bool(self.spec.global_indexes or self.spec.local_indexes)
+
     def _attribute(self, name: str) -> dynamodb.Attribute:
         return dynamodb.Attribute(name=name, type=_ATTRIBUTE_TYPES[self.spec.attribute_types[name]])
 

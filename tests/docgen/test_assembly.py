@@ -20,6 +20,7 @@ from stacks.functions_stack import (
     TASKS_DAX_ACTIONS,
     TASKS_TABLE_ACTIONS,
     USER_MANAGER_ACTIONS,
+    USER_MANAGER_INDEX_ACTIONS,
 )
 from tests.docgen.conftest import synthesized
 from tests.infrastructure.synth import SynthesizedStage
@@ -162,7 +163,7 @@ def test_grants_resolve_to_the_table_index_stream_or_cluster_each_function_was_g
 
     assert data_grants(model, role[config.functions.user_manager]) == {
         ("table", users, None): set(USER_MANAGER_ACTIONS),
-        ("index", users, "*"): set(USER_MANAGER_ACTIONS),
+        ("index", users, "EmailIndex"): set(USER_MANAGER_INDEX_ACTIONS),
     }
     stream_grants = data_grants(model, role[config.functions.message_stream])
     assert stream_grants.pop(("table", messages, None)) == set(MESSAGE_STREAM_TABLE_ACTIONS)

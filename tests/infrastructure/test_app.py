@@ -87,3 +87,39 @@ def test_pinned_cli_synthesizes_prod_without_credentials(tmp_path: Path) -> None
     ]
     data = json.loads((outdir / templates[0]).read_text())
     assert any(r["Type"] == "AWS::DAX::Cluster" for r in data["Resources"].values())
+
+
+def make_synth(stage: str, root: Path) -> str:
+    """`make synth STAGE=stage` into `root` (without re-checking the install); its stdout."""
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-o", "install", "synth"]
+        + [f"STAGE={stage}", f"SYNTH_ROOT={root}"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_make_synth_shows_and_keeps_only_that_stages_templates(tmp_path: Path) -> None:
+    root = tmp_path / "cdk.out"
+    make_synth("local", root)
+    # A template an older synth of prod left behind (a stack since renamed) goes too.
+    (root / "prod").mkdir(parents=True)
+    (root / "prod" / "dynamo-backend-prod-old.template.json").write_text("{}")
+    output = make_synth("prod", root)
+
+    def templates(stage: str) -> list[str]:
+        return sorted(path.name for path in (root / stage).glob("*.template.json"))
+
+    prod = ["dynamo-backend-prod-data.template.json", "dynamo-backend-prod-functions.template.json"]
+    assert templates("prod") == prod
+    assert templates("local") == [name.replace("-prod-", "-local-") for name in prod]
+    assert not list(root.glob("*.template.json"))
+    (summary,) = [line for line in output.splitlines() if line.startswith("==>")]
+    assert summary == f"==> {root}/prod/ holds the prod templates: {' '.join(prod)}"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from stacks.config import stage_config
 from tests.infrastructure.cfn import grants, render, role_statements
-from tests.infrastructure.synth import SynthesizedStage
+from tests.infrastructure.synth import SynthesizedStage, synthesize
 
 
 def only(stage: SynthesizedStage, resource_type: str) -> tuple[str, dict[str, Any]]:
@@ -150,3 +155,58 @@ def test_dax_role_reaches_exactly_the_cached_tables(prod: SynthesizedStage) -> N
     assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"} <= set(
         grants(role_statements(prod.data, role_id), "dynamodb")
     )
+
+
+def table_ids(stage: SynthesizedStage) -> dict[str, str]:
+    """Logical ids of the stage's tables by logical key (`tasks`), found by physical name."""
+    by_name = {
+        table["Properties"]["TableName"]: logical_id
+        for logical_id, table in stage.data.find_resources("AWS::DynamoDB::Table").items()
+    }
+    return {spec.key: by_name[spec.table_name] for spec in stage.config.tables}
+
+
+def dax_role(stage: SynthesizedStage) -> tuple[set[str], list[str]]:
+    """The DAX role's DynamoDB resources and the cdk-nag rules acknowledged on it."""
+    _, cluster = only(stage, "AWS::DAX::Cluster")
+    role_id = cluster["IAMRoleARN"]["Fn::GetAtt"][0]
+    resources = set().union(*grants(role_statements(stage.data, role_id), "dynamodb").values())
+    policies = stage.data.find_resources(
+        "AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": role_id}]}}
+    )
+    role_and_policies = [stage.data.to_json()["Resources"][role_id], *policies.values()]
+    acknowledged = [
+        rule["id"]
+        for resource in role_and_policies
+        for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+    ]
+    return resources, acknowledged
+
+
+def test_dax_role_names_no_index_of_a_table_without_indexes(prod: SynthesizedStage) -> None:
+    # Tasks has no index: the grant is the table alone, and nothing acknowledges `index/*`.
+    assert prod.config.dax.cached_tables == ("tasks",)
+    assert not prod.config.table("tasks").global_indexes
+    tasks = table_ids(prod)["tasks"]
+    resources, acknowledged = dax_role(prod)
+    assert resources == {f"${{{tasks}.Arn}}"}
+    assert acknowledged  # the role does carry acknowledgments (the check below can fail)
+    assert [rule for rule in acknowledged if "/index/" in rule] == []
+
+
+@pytest.mark.slow
+def test_dax_over_an_indexed_table_reaches_its_indexes(tmp_path: Path) -> None:
+    # The other branch: caching Users (EmailIndex) grants and acknowledges Users/index/* only;
+    # the packs run in this synth, so a missing acknowledgment would fail it.
+    config = stage_config("prod")
+    config = replace(config, dax=replace(config.dax, cached_tables=("tasks", "users")))
+    stage = synthesize(config, tmp_path, nag=True)
+    ids = table_ids(stage)
+    resources, acknowledged = dax_role(stage)
+    assert resources == {
+        f"${{{ids['tasks']}.Arn}}",
+        f"${{{ids['users']}.Arn}}",
+        f"${{{ids['users']}.Arn}}/index/*",
+    }
+    index_rules = {rule for rule in acknowledged if "/index/" in rule}
+    assert index_rules == {f"AwsSolutions-IAM5[Resource::<{ids['users']}.Arn>/index/*]"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -129,3 +130,25 @@ def test_nag_on_synth_per_stage_and_override() -> None:
     assert stage_config("prod", {"nag": "off"}).nag_on_synth is False
     with pytest.raises(ConfigError, match="nag must be true or false"):
         stage_config("local", {"nag": "sometimes"})
+
+
+@pytest.mark.parametrize("stage", ["local", "prod"])
+def test_every_function_has_a_reserved_concurrency(stage: str) -> None:
+    config = stage_config(stage)
+    reserved = config.reserved_concurrency
+    for function in ("user_manager", "message_stream", "tasks"):
+        assert getattr(reserved, function) >= 1, function
+    assert reserved.total() == reserved.user_manager + reserved.message_stream + reserved.tasks
+
+
+def test_prod_reserves_more_than_local() -> None:
+    local, prod = stage_config("local"), stage_config("prod")
+    assert prod.reserved_concurrency.total() > local.reserved_concurrency.total()
+
+
+@pytest.mark.parametrize("value", [0, -1, True, 2.5])
+def test_a_reservation_that_is_not_a_positive_integer_is_refused(value: Any) -> None:
+    config = stage_config("prod")
+    broken = replace(config, reserved_concurrency=replace(config.reserved_concurrency, tasks=value))
+    with pytest.raises(ConfigError, match=r"reserved_concurrency\.tasks must be a positive"):
+        broken.validate()

@@ -1,0 +1,184 @@
+"""checkov, pinned, run from its own git-ignored venv over CloudFormation templates.
+
+checkov pins `boto3` exactly (3.3.30: `boto3==1.35.49`), which our own pins cannot meet, so
+it gets a venv of its own, `.cache/checkov-venv/`, made with the interpreter that runs the
+tests. `ensure_installed()` creates it (under a file lock, so pytest-xdist workers do not
+race) and `scan()` runs it offline (`--skip-download`: no call to its vendor's API) and
+returns what it found. Every failure raises `CheckovError` with the reason: a test that needs
+checkov fails loudly when it cannot have it, never skips.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+VERSION = "3.3.30"
+PACKAGE_PIN = f"checkov=={VERSION}"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_DIR = REPO_ROOT / ".cache" / "checkov-venv"
+INSTALL_TIMEOUT_S = 600.0
+SCAN_TIMEOUT_S = 300.0
+# Everything else (BC_API_KEY, PRISMA_*, LOG_LEVEL, CKV_*) stays out, so the host's settings
+# can neither change the checks nor send anything anywhere.
+_KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
+_VERSIONS_SCRIPT = (
+    "import sys, importlib.metadata as m; "
+    "print('%d.%d' % sys.version_info[:2], m.version('checkov'))"
+)
+
+
+class CheckovError(RuntimeError):
+    """checkov could not be installed or run, or said something we cannot read."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed check on one resource."""
+
+    check_id: str
+    check_name: str
+    resource: str  # `AWS::Lambda::Function.<logical id>`
+    file: str  # the template's file name
+
+    def __str__(self) -> str:
+        return f"{self.check_id} on {self.resource} ({self.file}): {self.check_name}"
+
+
+@dataclass(frozen=True)
+class Scan:
+    """What one checkov run over some templates found."""
+
+    failed: tuple[Finding, ...]
+    passed: int
+    resource_count: int
+    parsing_errors: int
+
+
+def _venv_python(venv_dir: Path) -> Path:
+    return venv_dir / "bin" / "python"
+
+
+def _is_installed(python: Path) -> bool:
+    """Whether `python` is this interpreter's minor version with the pin installed."""
+    if not python.exists():
+        return False
+    try:
+        result = subprocess.run(
+            [str(python), "-c", _VERSIONS_SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    wanted = f"{sys.version_info[0]}.{sys.version_info[1]} {VERSION}"
+    return result.returncode == 0 and result.stdout.strip() == wanted
+
+
+def _run(
+    command: list[str], what: str, timeout_s: float, *, cwd: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    try:
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=max(1.0, timeout_s),
+            check=False,
+            cwd=cwd,
+            env={key: os.environ[key] for key in _KEPT_ENV if key in os.environ},
+        )
+    except subprocess.TimeoutExpired as error:
+        raise CheckovError(f"{what} timed out after {timeout_s:.0f} s") from error
+    except OSError as error:
+        raise CheckovError(f"{what} could not run: {error}") from error
+    if result.returncode != 0:
+        raise CheckovError(
+            f"{what} failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}"
+        )
+    return result
+
+
+def ensure_installed(venv_dir: Path = VENV_DIR) -> Path:
+    """Create the venv with the pin in `venv_dir` if needed; return its `checkov` command."""
+    python = _venv_python(venv_dir)
+    venv_dir.parent.mkdir(parents=True, exist_ok=True)
+    # The lock sits beside the venv: `venv --clear` would delete one inside it.
+    with open(venv_dir.with_name(venv_dir.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _is_installed(python):
+            deadline = time.monotonic() + INSTALL_TIMEOUT_S
+            _run(
+                [sys.executable, "-m", "venv", "--clear", str(venv_dir)],
+                f"`python -m venv {venv_dir}`",
+                deadline - time.monotonic(),
+            )
+            _run(
+                [
+                    *(str(python), "-m", "pip", "install"),
+                    *("--disable-pip-version-check", "--no-input", "--quiet", PACKAGE_PIN),
+                ],
+                f"`pip install {PACKAGE_PIN}` into {venv_dir}",
+                deadline - time.monotonic(),
+            )
+            if not _is_installed(python):
+                raise CheckovError(f"{venv_dir} still lacks {PACKAGE_PIN} after pip install")
+    return venv_dir / "bin" / "checkov"
+
+
+def _findings(report: dict[str, Any]) -> Scan:
+    results, summary = report["results"], report["summary"]
+    failed = tuple(
+        Finding(
+            check_id=check["check_id"],
+            check_name=check["check_name"],
+            resource=check["resource"],
+            file=Path(check["file_path"]).name,
+        )
+        for check in results.get("failed_checks", [])
+    )
+    return Scan(
+        failed=failed,
+        passed=int(summary["passed"]),
+        resource_count=int(summary["resource_count"]),
+        parsing_errors=int(summary["parsing_errors"]),
+    )
+
+
+def scan(templates: Sequence[Path], *, checkov: Path | None = None) -> Scan:
+    """Run every CloudFormation check of checkov over `templates`; nothing is skipped here."""
+    if not templates:
+        raise CheckovError("no templates to scan")
+    command = [
+        str(checkov or ensure_installed()),
+        *("--framework", "cloudformation", "--output", "json", "--compact"),
+        *("--skip-download", "--soft-fail"),  # exit 0 with findings; we read the report
+    ]
+    for template in templates:
+        command += ["--file", str(Path(template).resolve())]
+    # Run from an empty directory, so nothing checkov leaves behind lands in the repo.
+    with tempfile.TemporaryDirectory(prefix="checkov-") as work_dir:
+        result = _run(
+            command, f"checkov over {len(templates)} template(s)", SCAN_TIMEOUT_S, cwd=work_dir
+        )
+    try:
+        report = json.loads(result.stdout)
+    except ValueError as error:
+        raise CheckovError(f"checkov printed no JSON report: {result.stdout[:500]!r}") from error
+    # One framework gives one report; checkov gives a list only for several.
+    reports = report if isinstance(report, list) else [report]
+    scans = [_findings(item) for item in reports if item.get("check_type") == "cloudformation"]
+    if len(scans) != 1:
+        raise CheckovError(f"expected one cloudformation report, got {len(scans)}")
+    return scans[0]
