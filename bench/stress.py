@@ -59,7 +59,7 @@ from scripts.errors import NotFound
 from scripts.patterns import MESSAGE, PUT_MESSAGE, USER, Patterns, iso
 from scripts.schema import create_table_request
 from scripts.target import Target
-from stacks.config import MESSAGE_GROUP_INDEX, stage_config
+from stacks.config import MESSAGE_GROUP_INDEX, MESSAGE_STREAM_FILTER, stage_config
 
 STAGE = stage_config("local")
 MESSAGES = STAGE.table("messages")
@@ -181,6 +181,8 @@ def deploy(endpoint: str) -> Deployment:
         EventSourceArn=stream_arn,
         StartingPosition="TRIM_HORIZON",
         BatchSize=processing.batch_size,
+        ParallelizationFactor=processing.parallelization_factor,
+        FilterCriteria={"Filters": [{"Pattern": json.dumps(MESSAGE_STREAM_FILTER)}]},
         BisectBatchOnFunctionError=processing.bisect_on_error,
         MaximumRetryAttempts=processing.retry_attempts,
         MaximumRecordAgeInSeconds=processing.max_record_age_s,

@@ -57,10 +57,14 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
 JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 
 
+def is_dynamodb_target(target: str) -> bool:
+    """Whether an `X-Amz-Target` is DynamoDB's or DynamoDB Streams'."""
+    return target.startswith((f"{DYNAMODB_TARGET}.", f"{STREAMS_TARGET}."))
+
+
 def is_dynamodb(environ: dict[str, Any]) -> bool:
     """Whether a request is for DynamoDB or DynamoDB Streams."""
-    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
-    return target.startswith((f"{DYNAMODB_TARGET}.", f"{STREAMS_TARGET}."))
+    return is_dynamodb_target(str(environ.get("HTTP_X_AMZ_TARGET", "")))
 
 
 def caller_of(environ: dict[str, Any]) -> Caller:
@@ -103,9 +107,20 @@ class FrontDoor:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if not is_dynamodb(environ):
             return self.app(environ, start_response)
+        status, headers, payload = self.answer(environ, get_input_stream(environ).read())
+        start_response(f"{status} {reason_phrase(status)}".strip(), headers)
+        return [payload]
+
+    def answer(
+        self, environ: dict[str, Any], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Status, headers (with length and CRC32) and body for one DynamoDB request.
+
+        `environ` needs only the request's `HTTP_*` headers, `CONTENT_TYPE` and `SERVER_PORT`:
+        the server's keep-alive fast path calls this without building a WSGI request.
+        """
         target = str(environ["HTTP_X_AMZ_TARGET"])
         operation = target.split(".", 1)[1]
-        body = get_input_stream(environ).read()
         caller = caller_of(environ)
         try:
             status, headers, payload = self.handle(target, operation, body, environ, caller)
@@ -113,7 +128,7 @@ class FrontDoor:
             log.error("DynamoDB Local did not answer %s: %s", operation, error)
             status, headers = 500, []
             payload = error_body("InternalServerError", f"DynamoDB Local is not answering: {error}")
-        return self._respond(start_response, status, headers, payload)
+        return status, self._headers(headers, payload), payload
 
     def handle(
         self,
@@ -189,21 +204,19 @@ class FrontDoor:
                 self.extras.table_deleted(str(parsed["TableName"]))
 
     @staticmethod
-    def _respond(
-        start_response: StartResponse,
-        status: int,
-        headers: list[tuple[str, str]],
-        payload: bytes,
-    ) -> Iterable[bytes]:
+    def _headers(headers: list[tuple[str, str]], payload: bytes) -> list[tuple[str, str]]:
         names = {name.lower() for name, _ in headers}
         out = list(headers)
         if "content-type" not in names:
             out.append(("Content-Type", JSON_CONTENT_TYPE))
         out.append(("Content-Length", str(len(payload))))
         out.append(("X-Amz-Crc32", str(zlib.crc32(payload) & 0xFFFFFFFF)))
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = ""
-        start_response(f"{status} {reason}".strip(), out)
-        return [payload]
+        return out
+
+
+def reason_phrase(status: int) -> str:
+    """HTTP's reason phrase for `status` ('' for a code it does not know)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

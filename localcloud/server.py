@@ -14,7 +14,10 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from localcloud.front_door import FrontDoor
 
 HEALTH_PATH = "/_localcloud/health"
 SERVICE_NAME = "localcloud"
@@ -41,8 +44,8 @@ class HealthMiddleware:
         return self.app(environ, start_response)
 
 
-def build_app(port: int) -> WsgiApp:
-    """Install the extensions and return the WSGI app serving on `port`."""
+def build_app(port: int) -> tuple[WsgiApp, FrontDoor]:
+    """Install the extensions; return the WSGI app serving on `port`, and its front door."""
     import moto
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -77,12 +80,66 @@ def build_app(port: int) -> WsgiApp:
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     door = FrontDoor(moto_app, dynamodb.client, dynamodb.extras, on_write=streams.poller().notify)
-    return HealthMiddleware(door, info)
+    return HealthMiddleware(door, info), door
+
+
+def request_handler(door: FrontDoor) -> type[Any]:
+    """moto's request handler, with a keep-alive fast path for DynamoDB requests.
+
+    werkzeug's development server closes every connection after one response, so each SDK
+    request pays a new connection and a new thread. A `POST` whose `X-Amz-Target` is
+    DynamoDB's, with a `Content-Length` and no `Expect`, is read and answered here by the
+    front door, and the connection stays open for the client's next request; everything
+    else goes through werkzeug and moto as before.
+    """
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    from localcloud.front_door import is_dynamodb_target, reason_phrase
+
+    class RequestHandler(MotoRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body are separate writes: without this, Nagle's algorithm holds the
+        # body back for the client's delayed ACK (about 40 ms) on a kept-alive connection.
+        disable_nagle_algorithm = True
+        # An idle keep-alive connection is closed after this many seconds.
+        timeout = 60
+
+        def do_POST(self) -> None:
+            headers = self.headers
+            length = headers.get("Content-Length")
+            if (
+                not is_dynamodb_target(headers.get("X-Amz-Target", ""))
+                or length is None
+                or not length.isdigit()
+                or "Expect" in headers
+                or "Transfer-Encoding" in headers
+            ):
+                self.close_connection = True
+                self.run_wsgi()
+                return
+            body = self.rfile.read(int(length))
+            environ = {
+                "HTTP_" + name.upper().replace("-", "_"): value for name, value in headers.items()
+            }
+            environ["CONTENT_TYPE"] = headers.get("Content-Type", "")
+            environ["SERVER_PORT"] = str(self.server.server_port)
+            status, response_headers, payload = door.answer(environ, body)
+            self.send_response_only(status, reason_phrase(status))
+            for name, value in response_headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+            self.log_request(status, len(payload))
+
+        def run_wsgi(self) -> None:
+            self.close_connection = True
+            super().run_wsgi()
+
+    return RequestHandler
 
 
 def main(argv: list[str] | None = None) -> None:
     """Serve until SIGTERM/SIGINT; stops Lambda workers on the way out."""
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import run_simple
 
     from localcloud import extensions
@@ -98,9 +155,9 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    app = build_app(args.port)
+    app, door = build_app(args.port)
     print(f"localcloud: serving on http://localhost:{args.port} (pid {os.getpid()})", flush=True)
     try:
-        run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+        run_simple(args.host, args.port, app, threaded=True, request_handler=request_handler(door))
     finally:
         extensions.shutdown()

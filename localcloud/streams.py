@@ -39,7 +39,7 @@ from typing import Any
 from moto.awslambda.models import EventSourceMapping, LambdaBackend
 from moto.core.exceptions import JsonRESTError as RESTError
 
-from localcloud import arns, lambda_runner
+from localcloud import arns, event_filter, lambda_runner
 from localcloud.dynamodb import service
 from localcloud.engine import EngineError, EngineRequestError
 from localcloud.patches import Patch, PatchSet
@@ -164,6 +164,8 @@ class MappingPoller:
         self.uuid = esm.uuid
         self.stream_arn = arns.engine_arn(esm.event_source_arn)
         self.wake = threading.Event()
+        # Set when a batch finishes (the wake-up that matters while every lane is busy).
+        self._done = threading.Event()
         self._stop = stop
         self.cursors: dict[str, ShardCursor] = {}
         self.lanes: list[Lane] = []
@@ -173,7 +175,10 @@ class MappingPoller:
         self._refreshed_at = 0.0
         self._first_refresh = True
         self.delivered = 0
+        self.filtered = 0
         self.invocations = 0
+        self._filter_key = ""
+        self._filter_patterns: list[event_filter.Pattern] = []
         self._workers: ThreadPoolExecutor | None = None
         self.thread = threading.Thread(target=self._run, name=f"stream-{esm.uuid[:8]}", daemon=True)
 
@@ -269,9 +274,15 @@ class MappingPoller:
             raise
         records = answer.get("Records") or []
         now = time.monotonic()
+        patterns = self._patterns()
         for record in records:
             record["awsRegion"] = self.esm.region
             record["eventSourceARN"] = self.esm.event_source_arn
+            if not event_filter.matches_any(patterns, record):
+                # Dropped by the mapping's FilterCriteria: checkpointed past, never invoked.
+                self.filtered += 1
+                self.delivered += 1
+                continue
             self._read_count += 1
             pending = Pending(record, cursor.shard_id, now, self._read_count)
             self.lanes[self._lane_of(record)].queue.append(pending)
@@ -293,6 +304,14 @@ class MappingPoller:
 
     def _batch_size(self) -> int:
         return int(self.esm.batch_size or 100)
+
+    def _patterns(self) -> list[event_filter.Pattern]:
+        """The mapping's filter patterns (parsed again only when they change)."""
+        criteria = self.esm.filter_criteria
+        key = json.dumps(criteria, sort_keys=True)
+        if key != self._filter_key:
+            self._filter_key, self._filter_patterns = key, event_filter.parse(criteria)
+        return self._filter_patterns
 
     def _factor(self) -> int:
         return max(1, min(MAX_PARALLELIZATION, int(self.esm.parallelization_factor or 1)))
@@ -324,6 +343,7 @@ class MappingPoller:
         try:
             while not self._stop.is_set() and self._alive():
                 self.wake.clear()
+                self._done.clear()
                 try:
                     self._step()
                 except (EngineError, RuntimeError, KeyError) as error:
@@ -351,9 +371,12 @@ class MappingPoller:
             self._read_at = now
             read_more = self._read(room)
         wait = self._start_ready(time.monotonic())
-        if busy:
-            wait = min(wait, max(0.0, self._read_at + BUSY_READ_INTERVAL_S - now))
-        if not read_more:
+        if read_more:
+            return
+        if all(lane.in_flight for lane in self.lanes):
+            # Only a finished batch (or the next read, if there is room) changes anything.
+            self._done.wait(BUSY_READ_INTERVAL_S if room > 0 else IDLE_WAIT_S)
+        else:
             self.wake.wait(wait)
 
     def _start_ready(self, now: float) -> float:
@@ -375,8 +398,12 @@ class MappingPoller:
             self.invocations += 1
             assert self._workers is not None
             lane.in_flight = self._workers.submit(self._invoke, [p.record for p in lane.batch])
-            lane.in_flight.add_done_callback(lambda _: self.wake.set())
+            lane.in_flight.add_done_callback(self._finished)
         return wait
+
+    def _finished(self, _: Future[Delivery]) -> None:
+        self._done.set()
+        self.wake.set()
 
     def _settle_finished(self) -> None:
         for lane in self.lanes:
@@ -549,11 +576,16 @@ class StreamPoller:
             poller.wake.set()
 
     def counters(self) -> dict[str, dict[str, int]]:
-        """Per mapping: records delivered (checkpointed past) and invocations made."""
+        """Per mapping: records checkpointed past (delivered or filtered out), of them the
+        ones its FilterCriteria dropped, and the invocations made."""
         with self._lock:
             pollers = dict(self.pollers)
         return {
-            key: {"delivered": poller.delivered, "invocations": poller.invocations}
+            key: {
+                "delivered": poller.delivered,
+                "filtered": poller.filtered,
+                "invocations": poller.invocations,
+            }
             for key, poller in pollers.items()
         }
 
@@ -580,6 +612,7 @@ def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> Ev
         return result
     if not spec.get("FunctionName"):
         raise RESTError("InvalidParameterValueException", "Missing FunctionName")
+    _check_filters(spec)
     func = self._lambdas.get_function_by_name_or_arn_with_qualifier(spec["FunctionName"])
     try:
         service().client.call(
@@ -596,13 +629,35 @@ def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> Ev
     return esm
 
 
+def _check_filters(spec: dict[str, Any]) -> None:
+    try:
+        event_filter.parse(spec.get("FilterCriteria"))
+    except event_filter.FilterError as error:
+        raise RESTError("InvalidParameterValueException", str(error)) from error
+
+
+def update_event_source_mapping(
+    self: LambdaBackend, uuid: str, spec: dict[str, Any]
+) -> EventSourceMapping | None:
+    """moto's, but a `FilterCriteria` Lambda would refuse is refused (moto keeps any)."""
+    _check_filters(spec)
+    result: EventSourceMapping | None = _UPDATE_ESM.original(self, uuid, spec)
+    return result
+
+
 _CREATE_ESM = Patch(
     "streams.create_event_source_mapping.engine",
     LambdaBackend,
     "create_event_source_mapping",
     create_event_source_mapping,
 )
-PATCHES = PatchSet("streams", [_CREATE_ESM])
+_UPDATE_ESM = Patch(
+    "streams.update_event_source_mapping.filters",
+    LambdaBackend,
+    "update_event_source_mapping",
+    update_event_source_mapping,
+)
+PATCHES = PatchSet("streams", [_CREATE_ESM, _UPDATE_ESM])
 
 _poller: StreamPoller | None = None
 

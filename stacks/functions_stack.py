@@ -13,7 +13,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
-from stacks.config import EMAIL_INDEX, MESSAGE_GROUP_INDEX, StageConfig, TableSpec
+from stacks.config import (
+    EMAIL_INDEX,
+    MESSAGE_GROUP_INDEX,
+    MESSAGE_STREAM_FILTER,
+    StageConfig,
+    TableSpec,
+)
 from stacks.constructs.dax import DaxCluster
 from stacks.constructs.function import PythonFunction
 from stacks.constructs.lambda_code import lambda_code
@@ -137,10 +143,12 @@ class FunctionsStack(Stack):
                 messages,
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
                 batch_size=processing.batch_size,
+                parallelization_factor=processing.parallelization_factor,
                 bisect_batch_on_error=processing.bisect_on_error,
                 retry_attempts=processing.retry_attempts,
                 max_record_age=Duration.seconds(processing.max_record_age_s),
                 report_batch_item_failures=True,
+                filters=[lambda_.FilterCriteria.filter(MESSAGE_STREAM_FILTER)],
                 on_failure=event_sources.SqsDlq(self.stream_failures),
             )
         )

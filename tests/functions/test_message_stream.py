@@ -7,6 +7,7 @@ their shape, keys, images and sequence numbers are what each engine really emits
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -286,6 +287,31 @@ def test_malformed_records_are_skipped_and_change_nothing(world: World) -> None:
 )
 def test_parse_record_ignores_what_is_not_a_new_message(record: dict[str, Any]) -> None:
     assert parse_record(record) is None
+
+
+def test_the_mappings_filter_passes_exactly_the_records_the_function_acts_on(
+    world: World,
+) -> None:
+    from localcloud.event_filter import matches_any, parse
+    from stacks.config import MESSAGE_STREAM_FILTER
+
+    patterns = parse({"Filters": [{"Pattern": json.dumps(MESSAGE_STREAM_FILTER)}]})
+    world.send_message("g1", T2, "hello")
+    records = world.tap.records()
+    handle({"Records": records}, world.service)
+    records += world.tap.records()  # the group rows' moves: REMOVE + INSERT
+    world.client.update_item(
+        TableName=world.table,
+        Key={"pk": {"S": "MSG#g1"}, "sk": {"S": T2}},
+        UpdateExpression="SET message = :m",
+        ExpressionAttributeValues={":m": {"S": "edited"}},
+    )
+    world.client.delete_item(TableName=world.table, Key={"pk": {"S": "MSG#g1"}, "sk": {"S": T2}})
+    world.send_message("g2", T3, "again")
+    records += world.tap.records()
+    assert {r["eventName"] for r in records} == {"INSERT", "MODIFY", "REMOVE"}
+    for record in records:
+        assert matches_any(patterns, record) is (parse_record(record) is not None), record
 
 
 def test_parse_record_reads_a_new_message() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
-from stacks.config import EMAIL_INDEX, MESSAGE_GROUP_INDEX
+from stacks.config import EMAIL_INDEX, MESSAGE_GROUP_INDEX, MESSAGE_STREAM_FILTER
 from tests.infrastructure.cfn import function_by_name, function_role, grants, role_statements
 from tests.infrastructure.synth import SynthesizedStage
 
@@ -141,6 +141,7 @@ def test_message_stream_subscription(stage: SynthesizedStage) -> None:
             "EventSourceArn": {"Fn::ImportValue": Match.string_like_regexp("StreamArn")},
             "StartingPosition": "TRIM_HORIZON",
             "BatchSize": processing.batch_size,
+            "ParallelizationFactor": processing.parallelization_factor,
             "BisectBatchOnFunctionError": True,
             "MaximumRetryAttempts": processing.retry_attempts,
             "MaximumRecordAgeInSeconds": processing.max_record_age_s,
@@ -150,6 +151,12 @@ def test_message_stream_subscription(stage: SynthesizedStage) -> None:
             },
         },
     )
+
+
+def test_message_stream_mapping_filters_out_all_but_new_messages(stage: SynthesizedStage) -> None:
+    (mapping,) = stage.functions.find_resources("AWS::Lambda::EventSourceMapping").values()
+    (only,) = mapping["Properties"]["FilterCriteria"]["Filters"]
+    assert json.loads(only["Pattern"]) == MESSAGE_STREAM_FILTER
 
 
 def test_failure_queues_are_encrypted_and_tls_only(stage: SynthesizedStage) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bench._cloud import health
 from tests.localcloud.conftest import client, create_function
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -375,3 +376,93 @@ def test_parallelization_factor_runs_batches_at_once_keeping_each_key_in_order(
         assert _overlaps(batches) == 0
     else:
         assert _overlaps(batches) > 0
+
+
+def test_filter_criteria_drop_records_before_the_function_sees_them(cloud: str) -> None:
+    table, stream_arn = _table(cloud)
+    name = f"filtered-{table}"
+    create_function(cloud, name, WRITE_BACK)
+    lambda_client = client("lambda", cloud)
+    keep_inserts = {
+        "eventName": ["INSERT"],
+        "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "keep#"}]}}},
+    }
+    mapping = lambda_client.create_event_source_mapping(
+        FunctionName=name,
+        EventSourceArn=stream_arn,
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=10,
+        FilterCriteria={"Filters": [{"Pattern": json.dumps(keep_inserts)}]},
+    )
+    dynamodb = client("dynamodb", cloud)
+    for key in ("keep#1", "drop#1", "keep#2", "drop#2"):
+        dynamodb.put_item(TableName=table, Item={"pk": {"S": key}})
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "keep#1"}, "v": {"S": "modified"}})
+    dynamodb.delete_item(TableName=table, Key={"pk": {"S": "keep#2"}})
+
+    def settled() -> dict[str, int]:
+        counters = health(cloud)["stream_mappings"].get(mapping["UUID"], {})
+        # 6 writes, plus the two seen# rows the function writes (filtered out too)
+        return counters if counters.get("delivered", 0) >= 8 else {}
+
+    counters = _wait_for(settled)
+    # only the two INSERTs of keep# keys reached the function
+    assert sorted(_rows(cloud, table, "seen#")) == ["seen#keep#1", "seen#keep#2"]
+    assert counters["filtered"] == 6
+
+
+def test_filter_criteria_lambda_would_refuse_are_refused_at_create_and_update(
+    cloud: str,
+) -> None:
+    table, stream_arn = _table(cloud)
+    name = f"badfilter-{table}"
+    create_function(cloud, name, WRITE_BACK)
+    lambda_client = client("lambda", cloud)
+    bad = {"Filters": [{"Pattern": json.dumps({"eventName": [{"startswith": "INS"}]})}]}
+    with pytest.raises(lambda_client.exceptions.InvalidParameterValueException):
+        lambda_client.create_event_source_mapping(
+            FunctionName=name,
+            EventSourceArn=stream_arn,
+            StartingPosition="TRIM_HORIZON",
+            FilterCriteria=bad,
+        )
+    mapping = lambda_client.create_event_source_mapping(
+        FunctionName=name, EventSourceArn=stream_arn, StartingPosition="TRIM_HORIZON"
+    )
+    with pytest.raises(lambda_client.exceptions.InvalidParameterValueException):
+        lambda_client.update_event_source_mapping(UUID=mapping["UUID"], FilterCriteria=bad)
+    kept = lambda_client.get_event_source_mapping(UUID=mapping["UUID"])
+    assert not kept.get("FilterCriteria", {}).get("Filters")
+
+
+def test_moto_alone_keeps_any_filter_criteria_on_update(aws_env: None) -> None:
+    """moto stores an update's FilterCriteria unchecked (a moto change fails this)."""
+    import boto3
+    from moto import mock_aws
+
+    from tests.localcloud.conftest import REGION, zip_code
+
+    with mock_aws():
+        role = boto3.client("iam", region_name=REGION).create_role(
+            RoleName="moto-alone", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        lambda_client = boto3.client("lambda", region_name=REGION)
+        lambda_client.create_function(
+            FunctionName="moto-alone",
+            Runtime="python3.12",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": zip_code({"app.py": ALWAYS_FAILS})},
+        )
+        queue = boto3.client("sqs", region_name=REGION).create_queue(QueueName="moto-alone")
+        arn = boto3.client("sqs", region_name=REGION).get_queue_attributes(
+            QueueUrl=queue["QueueUrl"], AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        mapping = lambda_client.create_event_source_mapping(
+            FunctionName="moto-alone", EventSourceArn=arn
+        )
+        bad = {"Filters": [{"Pattern": "{not json"}]}
+        updated = lambda_client.update_event_source_mapping(
+            UUID=mapping["UUID"], FilterCriteria=bad
+        )
+        assert updated["FilterCriteria"] == bad

@@ -9,8 +9,9 @@ tests check the outcome against the table and the stream themselves, not the wor
 own bookkeeping.
 
 `python -m bench.stress` runs the same workload and records its timings and memory. Draining
-is bounded by the handler: each message is a group-index query and two TransactWriteItems,
-about 30 messages/s on 2 cores, so the backlog takes about a minute to drain.
+is bounded by the handler: each group a batch touches is a group-index query and one
+TransactWriteItems, which DynamoDB Local serializes with the writers' puts; the backlog
+drains a few seconds after the last write on 2 cores (`bench/results/stream_lag.json`).
 """
 
 from __future__ import annotations
@@ -33,8 +34,7 @@ THREADS = 32
 CONVERSATIONS = 50
 CANCELLED = 200
 NEW_CONVERSATIONS = 10
-# Bounded, not a timing: at ~30 messages/s the backlog drains in about a minute after the
-# writes.
+# Bounded, not a timing: generous against the few seconds the backlog takes to drain.
 CATCH_UP_TIMEOUT_S = 150.0
 SERVER_RSS_LIMIT = int(1.5 * 2**30)
 ENGINE_RSS_LIMIT = 2 * 2**30
@@ -131,8 +131,12 @@ def test_each_stream_record_is_delivered_once(stress_cloud: LocalCloud, seen: Ob
             break
         time.sleep(0.2)
     assert counters["delivered"] == stream.records
+    # The mapping's filter passed the new messages only: the group rows' moves never
+    # reached the function.
+    passed = sum(stream.message_inserts.values())
+    assert counters["filtered"] == stream.group_inserts + stream.group_removes
     batch_size = stress.STAGE.stream_processing.batch_size
-    assert math.ceil(stream.records / batch_size) <= counters["invocations"] <= stream.records
+    assert math.ceil(passed / batch_size) <= counters["invocations"] <= passed
 
 
 def test_exactly_one_poller_per_mapping(stress_cloud: LocalCloud, seen: Observation) -> None:

@@ -152,3 +152,23 @@ def test_a_reservation_that_is_not_a_positive_integer_is_refused(value: Any) -> 
     broken = replace(config, reserved_concurrency=replace(config.reserved_concurrency, tasks=value))
     with pytest.raises(ConfigError, match=r"reserved_concurrency\.tasks must be a positive"):
         broken.validate()
+
+
+@pytest.mark.parametrize("factor", [0, 11])
+def test_a_parallelization_factor_outside_lambdas_range_is_refused(factor: int) -> None:
+    config = stage_config("prod")
+    broken = replace(
+        config,
+        stream_processing=replace(config.stream_processing, parallelization_factor=factor),
+    )
+    with pytest.raises(ConfigError, match="parallelization_factor must be between 1 and 10"):
+        broken.validate()
+
+
+def test_more_parallel_batches_than_reserved_executions_is_refused() -> None:
+    config = stage_config("local")
+    broken = replace(
+        config, reserved_concurrency=replace(config.reserved_concurrency, message_stream=2)
+    )
+    with pytest.raises(ConfigError, match="exceeds reserved_concurrency.message_stream 2"):
+        broken.validate()
