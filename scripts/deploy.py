@@ -41,15 +41,20 @@ CDK = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 CDKLOCAL = REPO_ROOT / "node_modules" / ".bin" / "cdklocal"
 CDK_HOME = REPO_ROOT / ".cdk-home"
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
-# The CDK CLI's Node banners are noise; offline and private: no telemetry, no notices.
+# The venv's bin, first on the CLI's PATH: `cdk`/`cdklocal` and jsii in the app they run use
+# its `node`, the pinned Node.js 24 (`make install` links it there), never a system Node.
+VENV_BIN = Path(sys.executable).parent
+# Offline and private: no telemetry, no notices.
 CLI_ENVIRONMENT = {
-    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "1",
-    "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
-    "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1",
     "NODE_NO_WARNINGS": "1",
     "CDK_DISABLE_CLI_TELEMETRY": "true",
 }
+
+
+def _venv_node_first(env: dict[str, str]) -> dict[str, str]:
+    """`env` with the venv's bin (its pinned `node`) first on PATH."""
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
 
 
 class DeployError(LocalCloudError):
@@ -101,7 +106,7 @@ def local_environment(
             "AWS_REGION": region,
         }
     )
-    return env
+    return _venv_node_first(env)
 
 
 def _run(
@@ -314,7 +319,7 @@ def _prod_environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     env.update(CLI_ENVIRONMENT)
     env.setdefault("CDK_HOME", str(CDK_HOME))
-    return env
+    return _venv_node_first(env)
 
 
 def _require_prod(confirm: str | None, action: str) -> dict[str, str]:
