@@ -749,24 +749,48 @@ def summary(seen: Observation) -> dict[str, Any]:
 
 
 def request_costs(endpoint: str, requests: int = 200) -> dict[str, float]:
-    """Median ms of the handler's two requests, through the front door and to DynamoDB Local
-    directly (its own port), one at a time on a scratch table: what one message costs."""
+    """Median ms of the handler's two requests (find a group's rows; move both in one
+    transaction), one at a time on a scratch table: through the front door, to DynamoDB
+    Local directly (its own port), and directly while `DEFAULT_THREADS` writers put items
+    into DynamoDB Local as the workload's writers do."""
     engine = f"http://127.0.0.1:{health(endpoint)['dynamodb']['port']}"
     table = "stress-request-costs"
     door = aws("dynamodb", endpoint, pool=1)
     door.create_table(**create_table_request(MESSAGES, table_name=table, with_stream=False))
-    door.put_item(TableName=table, Item={**_cost_key("GRP#u", "0"), **_COST_GROUP})
+    direct = aws("dynamodb", engine, pool=1)
     costs: dict[str, float] = {}
-    for name, client in (("door", door), ("direct", aws("dynamodb", engine, pool=1))):
-        for kind in ("group_index_query", "transact_move"):
-            times = []
-            for n in range(requests + 20):  # the first 20 warm up
-                started = time.perf_counter()
-                _cost_request(client, table, kind, f"{name}-{kind}", n)
-                if n >= 20:
-                    times.append((time.perf_counter() - started) * 1000)
-            costs[f"{kind}_{name}_p50_ms"] = percentile(times, 50)
+    for name, client in (("door", door), ("direct", direct)):
+        costs.update(_costs(client, table, name, requests))
+    stop = threading.Event()
+    writers = aws("dynamodb", engine, pool=DEFAULT_THREADS)
+
+    def write(n: int) -> None:
+        count = 0
+        while not stop.is_set():
+            writers.put_item(TableName=table, Item=_cost_key(f"MSG#w{n}", f"{count:08d}"))
+            count += 1
+
+    with ThreadPoolExecutor(DEFAULT_THREADS) as pool:
+        for n in range(DEFAULT_THREADS):
+            pool.submit(write, n)
+        try:
+            costs.update(_costs(direct, table, f"direct_{DEFAULT_THREADS}_writers", requests // 2))
+        finally:
+            stop.set()
     door.delete_table(TableName=table)
+    return costs
+
+
+def _costs(client: Any, table: str, name: str, requests: int) -> dict[str, float]:
+    costs = {}
+    for kind in ("group_index_query", "transact_move_group"):
+        times = []
+        for n in range(requests + 20):  # the first 20 warm up
+            started = time.perf_counter()
+            _cost_request(client, table, kind, f"{name}-{kind}", n)
+            if n >= 20:
+                times.append((time.perf_counter() - started) * 1000)
+        costs[f"{kind}_{name}_p50_ms"] = percentile(times, 50)
     return costs
 
 
@@ -778,7 +802,7 @@ def _cost_key(pk: str, sk: str) -> dict[str, Any]:
 
 
 def _cost_request(client: Any, table: str, kind: str, prefix: str, n: int) -> None:
-    """One request as the handler makes it: find the group rows, or move one."""
+    """One request as the handler makes it: find the group rows, or move both of them."""
     if kind == "group_index_query":
         client.query(
             TableName=table,
@@ -787,13 +811,15 @@ def _cost_request(client: Any, table: str, kind: str, prefix: str, n: int) -> No
             ExpressionAttributeValues={":g": {"S": "g"}},
         )
         return
-    old, new = _cost_key(f"GRP#{prefix}", f"{n:05d}"), _cost_key(f"GRP#{prefix}", f"{n + 1:05d}")
-    client.transact_write_items(
-        TransactItems=[
+    actions: list[dict[str, Any]] = []
+    for member in ("a", "b"):
+        old = _cost_key(f"GRP#{prefix}-{member}", f"{n:05d}")
+        new = _cost_key(f"GRP#{prefix}-{member}", f"{n + 1:05d}")
+        actions += [
             {"Delete": {"TableName": table, "Key": old}},
             {"Put": {"TableName": table, "Item": {**new, **_COST_GROUP}}},
         ]
-    )
+    client.transact_write_items(TransactItems=actions)
 
 
 def _load() -> list[float]:
