@@ -157,19 +157,25 @@ def test_a_batch_mixing_groups_and_non_message_rows(world: World) -> None:
     assert world.conversations("dave") == [("g3", T0, "x")]
 
 
-def test_only_the_failed_record_is_reported(world: World) -> None:
+def throttled_on(world: World, throttled_group: str) -> MessageStreamService:
+    """The service over a repository whose group-index query of `throttled_group` is throttled."""
+
     class FlakyRepository(MessageRepository):
         def group_rows(self, group_uuid: str) -> list[dict[str, Any]]:
-            if group_uuid == "g2":
+            if group_uuid == throttled_group:
                 raise ClientError(
                     {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}},
                     "Query",
                 )
             return super().group_rows(group_uuid)
 
-    flaky = MessageStreamService(
+    return MessageStreamService(
         FlakyRepository(world.client, table=world.table, group_index=MESSAGE_GROUP_INDEX)
     )
+
+
+def test_only_the_failed_record_is_reported(world: World) -> None:
+    flaky = throttled_on(world, "g2")
     world.send_message("g2", T2, "will fail")
     world.send_message("g1", T3, "will work")
     event = world.tap.event()
@@ -196,18 +202,7 @@ def test_a_batch_moves_each_group_row_once_to_its_newest_message(world: World) -
 
 
 def test_a_failed_group_reports_every_record_it_covers(world: World) -> None:
-    class FlakyRepository(MessageRepository):
-        def group_rows(self, group_uuid: str) -> list[dict[str, Any]]:
-            if group_uuid == "g1":
-                raise ClientError(
-                    {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "x"}},
-                    "Query",
-                )
-            return super().group_rows(group_uuid)
-
-    flaky = MessageStreamService(
-        FlakyRepository(world.client, table=world.table, group_index=MESSAGE_GROUP_INDEX)
-    )
+    flaky = throttled_on(world, "g1")
     world.send_message("g1", T2, "older")
     world.send_message("g2", T2, "works")
     world.send_message("g1", T3, "newer")

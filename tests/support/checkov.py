@@ -10,20 +10,18 @@ checkov fails loudly when it cannot have it, never skips.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.tool_venv import ToolVenvError, ensure_venv
+
 VERSION = "3.3.30"
-PACKAGE_PIN = f"checkov=={VERSION}"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_DIR = REPO_ROOT / ".cache" / "checkov-venv"
 INSTALL_TIMEOUT_S = 600.0
@@ -31,10 +29,6 @@ SCAN_TIMEOUT_S = 300.0
 # Everything else (BC_API_KEY, PRISMA_*, LOG_LEVEL, CKV_*) stays out, so the host's settings
 # can neither change the checks nor send anything anywhere.
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR")
-_VERSIONS_SCRIPT = (
-    "import sys, importlib.metadata as m; "
-    "print('%d.%d' % sys.version_info[:2], m.version('checkov'))"
-)
 
 
 class CheckovError(RuntimeError):
@@ -64,28 +58,6 @@ class Scan:
     parsing_errors: int
 
 
-def _venv_python(venv_dir: Path) -> Path:
-    return venv_dir / "bin" / "python"
-
-
-def _is_installed(python: Path) -> bool:
-    """Whether `python` is this interpreter's minor version with the pin installed."""
-    if not python.exists():
-        return False
-    try:
-        result = subprocess.run(
-            [str(python), "-c", _VERSIONS_SCRIPT],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    wanted = f"{sys.version_info[0]}.{sys.version_info[1]} {VERSION}"
-    return result.returncode == 0 and result.stdout.strip() == wanted
-
-
 def _run(
     command: list[str], what: str, timeout_s: float, *, cwd: str | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -112,28 +84,10 @@ def _run(
 
 def ensure_installed(venv_dir: Path = VENV_DIR) -> Path:
     """Create the venv with the pin in `venv_dir` if needed; return its `checkov` command."""
-    python = _venv_python(venv_dir)
-    venv_dir.parent.mkdir(parents=True, exist_ok=True)
-    # The lock sits beside the venv: `venv --clear` would delete one inside it.
-    with open(venv_dir.with_name(venv_dir.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not _is_installed(python):
-            deadline = time.monotonic() + INSTALL_TIMEOUT_S
-            _run(
-                [sys.executable, "-m", "venv", "--clear", str(venv_dir)],
-                f"`python -m venv {venv_dir}`",
-                deadline - time.monotonic(),
-            )
-            _run(
-                [
-                    *(str(python), "-m", "pip", "install"),
-                    *("--disable-pip-version-check", "--no-input", "--quiet", PACKAGE_PIN),
-                ],
-                f"`pip install {PACKAGE_PIN}` into {venv_dir}",
-                deadline - time.monotonic(),
-            )
-            if not _is_installed(python):
-                raise CheckovError(f"{venv_dir} still lacks {PACKAGE_PIN} after pip install")
+    try:
+        ensure_venv(venv_dir, {"checkov": VERSION}, INSTALL_TIMEOUT_S)
+    except ToolVenvError as error:
+        raise CheckovError(str(error)) from error
     return venv_dir / "bin" / "checkov"
 
 

@@ -12,7 +12,6 @@ loudly when it cannot have it, never skip.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -28,11 +27,10 @@ from pathlib import Path
 from types import TracebackType
 
 from localcloud.engine import die_with_parent, free_port
+from tests.support.tool_venv import ToolVenvError, ensure_venv
 
 VERSION = "1.5.33"
-PACKAGE_PIN = f"ministack=={VERSION}"
 BOTO3_VERSION = "1.43.106"  # the line of the `botocore==1.43.106` that ministack pins
-BOTO3_PIN = f"boto3=={BOTO3_VERSION}"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_DIR = REPO_ROOT / ".cache" / "ministack-venv"
 INSTALL_TIMEOUT_S = 600.0
@@ -40,92 +38,20 @@ START_TIMEOUT_S = 60.0
 # Inherited by the server (and so by its Lambda workers); everything else, AWS_* above all,
 # stays out so the host's settings cannot leak into the peer.
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
-_VERSIONS_SCRIPT = (
-    "import sys, importlib.metadata as m; "
-    "print('%d.%d' % sys.version_info[:2], m.version('ministack'), m.version('boto3'))"
-)
 
 
 class MiniStackError(RuntimeError):
     """MiniStack could not be installed or started; the message says why."""
 
 
-def _venv_python(venv_dir: Path) -> Path:
-    return venv_dir / "bin" / "python"
-
-
-def _is_installed(python: Path) -> bool:
-    """Whether `python` is this interpreter's minor version with both pins installed."""
-    if not python.exists():
-        return False
-    try:
-        result = subprocess.run(
-            [str(python), "-c", _VERSIONS_SCRIPT],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    wanted = f"{sys.version_info[0]}.{sys.version_info[1]} {VERSION} {BOTO3_VERSION}"
-    return result.returncode == 0 and result.stdout.strip() == wanted
-
-
-def _run(command: list[str], what: str, deadline: float) -> None:
-    try:
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=max(1.0, deadline - time.monotonic()),
-            check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        raise MiniStackError(f"{what} timed out after {INSTALL_TIMEOUT_S:.0f} s") from error
-    except OSError as error:
-        raise MiniStackError(f"{what} could not run: {error}") from error
-    if result.returncode != 0:
-        raise MiniStackError(
-            f"{what} failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}"
-        )
-
-
 def ensure_installed(venv_dir: Path = VENV_DIR) -> Path:
     """Create the venv with both pins in `venv_dir` if needed; return its python."""
-    python = _venv_python(venv_dir)
-    venv_dir.parent.mkdir(parents=True, exist_ok=True)
-    # The lock sits beside the venv: `venv --clear` would delete one inside it.
-    with open(venv_dir.with_name(venv_dir.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _is_installed(python):
-            return python
-        deadline = time.monotonic() + INSTALL_TIMEOUT_S
-        _run(
-            [sys.executable, "-m", "venv", "--clear", str(venv_dir)],
-            f"`python -m venv {venv_dir}`",
-            deadline,
+    try:
+        return ensure_venv(
+            venv_dir, {"ministack": VERSION, "boto3": BOTO3_VERSION}, INSTALL_TIMEOUT_S
         )
-        _run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                "--quiet",
-                PACKAGE_PIN,
-                BOTO3_PIN,
-            ],
-            f"`pip install {PACKAGE_PIN} {BOTO3_PIN}` into {venv_dir}",
-            deadline,
-        )
-        if not _is_installed(python):
-            raise MiniStackError(
-                f"{venv_dir} still lacks {PACKAGE_PIN} {BOTO3_PIN} after pip install"
-            )
-    return python
+    except ToolVenvError as error:
+        raise MiniStackError(str(error)) from error
 
 
 def _health(port: int) -> dict[str, object] | None:
