@@ -19,14 +19,14 @@ PY_STAMP := $(VENV)/.installed
 # What mypy checks (`make types`; the pre-commit hook runs that target too).
 MYPY_PATHS := app.py stacks lambda_src scripts localcloud bench docgen tests
 NODE_STAMP := node_modules/.installed
-BENCH_TARGETS := bench-synth
+BENCH_TARGETS := bench-synth bench-tests
 
 # Targets contributed by the other parts of the repo (data tooling, local cloud, ...). Each
 # may append to BENCH_TARGETS, so this comes before the `bench` rule reads it.
 -include make/*.mk
 
 .PHONY: help install toolchain lock lint ruff types pr format test unit infra synth \
-	snapshot-update bench bench-synth clean
+	snapshot-update bench bench-synth bench-tests test-fast clean
 
 help: ## List the targets.
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -86,8 +86,17 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting.
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Two xdist workers (the machine's cores); a file's tests stay on one worker, so a module's
+# local cloud or stress run is set up once. Timed by `make bench-tests`.
+TEST_ARGS := -n 2 --dist loadfile
+# No DynamoDB engine, local cloud or deploy: unit, template and handler logic tests.
+TEST_FAST_ARGS := -n 2 -m "not integration and not slow"
+
 test: install lint $(TEST_PREREQS) ## Lint, then every test (unit, infrastructure, integration, docgen).
-	$(PY) -m pytest
+	$(PY) -m pytest $(TEST_ARGS)
+
+test-fast: install ## The tests that need no engine, cloud or deploy (under a minute).
+	$(PY) -m pytest $(TEST_FAST_ARGS)
 
 infra: install ## Only the infrastructure tests (assertions, snapshots, cdk-nag, cfn-lint).
 	$(PY) -m pytest tests/infrastructure
@@ -108,6 +117,9 @@ snapshot-update: install ## Re-record the CloudFormation snapshots (review the d
 
 bench-synth: install
 	$(PY) -m bench.synth
+
+bench-tests: install $(TEST_PREREQS)
+	$(PY) -m bench.tests
 
 bench: $(BENCH_TARGETS) ## Run every benchmark; results in bench/results/*.json.
 
