@@ -96,7 +96,7 @@ test: install lint $(TEST_PREREQS) ## Lint, then every test (unit, infrastructur
 	$(PY) -m pytest $(TEST_ARGS)
 
 test-fast: install ## The tests that need no engine, cloud or deploy (under a minute).
-	$(PY) -m pytest $(TEST_FAST_ARGS)
+	FUZZ_EXAMPLES=100 $(PY) -m pytest $(TEST_FAST_ARGS)
 
 infra: install ## Only the infrastructure tests (assertions, snapshots, cdk-nag, cfn-lint).
 	$(PY) -m pytest tests/infrastructure

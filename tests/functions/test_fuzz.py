@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from typing import Any
 
 import message_stream.handler as message_stream_handler
@@ -29,8 +30,9 @@ from user_manager.service import UserService
 from stacks.config import EMAIL_INDEX, MESSAGE_GROUP_INDEX, StageConfig
 from tests.functions.helpers import no_sleep, scan_all
 
+# `make test-fast` runs a tenth of the corpus (FUZZ_EXAMPLES=100); `make test` all of it.
 FUZZ = settings(
-    max_examples=1000,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES") or 1000),
     deadline=None,
     database=None,
     derandomize=True,  # the same corpus on every run and in CI

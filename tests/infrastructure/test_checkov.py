@@ -61,6 +61,7 @@ def checkov() -> Path:
     return ensure_installed()
 
 
+@pytest.mark.slow  # a checkov run: several seconds
 def test_every_failed_check_is_fixed_or_skipped(stage: SynthesizedStage, checkov: Path) -> None:
     templates = sorted(stage.assembly_dir.glob("*.template.json"))
     assert len(templates) == 2
@@ -84,6 +85,7 @@ def test_every_skip_names_a_check_its_stages_and_a_reason() -> None:
         assert len(skip.reason) >= 60, check_id
 
 
+@pytest.mark.slow  # a checkov run: several seconds
 def test_checkov_does_report_a_function_without_reserved_concurrency(
     tmp_path: Path, checkov: Path
 ) -> None:
