@@ -114,7 +114,6 @@ def request_handler(door: FrontDoor) -> type[Any]:
                 or "Expect" in headers
                 or "Transfer-Encoding" in headers
             ):
-                self.close_connection = True
                 self.run_wsgi()
                 return
             body = self.rfile.read(int(length))

@@ -177,7 +177,7 @@ class MappingPoller:
         self.delivered = 0
         self.filtered = 0
         self.invocations = 0
-        self._filter_key = ""
+        self._filter_source: Any = None
         self._filter_patterns: list[event_filter.Pattern] = []
         self._workers: ThreadPoolExecutor | None = None
         self.thread = threading.Thread(target=self._run, name=f"stream-{esm.uuid[:8]}", daemon=True)
@@ -308,9 +308,9 @@ class MappingPoller:
     def _patterns(self) -> list[event_filter.Pattern]:
         """The mapping's filter patterns (parsed again only when they change)."""
         criteria = self.esm.filter_criteria
-        key = json.dumps(criteria, sort_keys=True)
-        if key != self._filter_key:
-            self._filter_key, self._filter_patterns = key, event_filter.parse(criteria)
+        # An update replaces the mapping's criteria object, so identity tells a change.
+        if criteria is not self._filter_source:
+            self._filter_source, self._filter_patterns = criteria, event_filter.parse(criteria)
         return self._filter_patterns
 
     def _factor(self) -> int:

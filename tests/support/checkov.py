@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.support.tool_venv import ToolVenvError, ensure_venv
+from tests.support.tool_venv import ToolVenvError, ensure_venv, run
 
 VERSION = "3.3.30"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,25 +61,12 @@ class Scan:
 def _run(
     command: list[str], what: str, timeout_s: float, *, cwd: str | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """`tool_venv.run` in the scrubbed environment, failing with `CheckovError`."""
+    env = {key: os.environ[key] for key in _KEPT_ENV if key in os.environ}
     try:
-        result = subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            timeout=max(1.0, timeout_s),
-            check=False,
-            cwd=cwd,
-            env={key: os.environ[key] for key in _KEPT_ENV if key in os.environ},
-        )
-    except subprocess.TimeoutExpired as error:
-        raise CheckovError(f"{what} timed out after {timeout_s:.0f} s") from error
-    except OSError as error:
-        raise CheckovError(f"{what} could not run: {error}") from error
-    if result.returncode != 0:
-        raise CheckovError(
-            f"{what} failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}"
-        )
-    return result
+        return run(command, what, timeout_s, cwd=cwd, env=env)
+    except ToolVenvError as error:
+        raise CheckovError(str(error)) from error
 
 
 def ensure_installed(venv_dir: Path = VENV_DIR) -> Path:

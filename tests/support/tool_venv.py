@@ -44,14 +44,24 @@ def is_installed(venv_dir: Path, pins: Mapping[str, str]) -> bool:
     return result.returncode == 0 and result.stdout.strip() == wanted
 
 
-def _run(command: list[str], what: str, deadline: float, timeout_s: float) -> None:
+def run(
+    command: list[str],
+    what: str,
+    timeout_s: float,
+    *,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` (described as `what`) to completion; `ToolVenvError` unless it exits 0."""
     try:
         result = subprocess.run(
             command,
             capture_output=True,
             text=True,
-            timeout=max(1.0, deadline - time.monotonic()),
+            timeout=max(1.0, timeout_s),
             check=False,
+            cwd=cwd,
+            env=None if env is None else dict(env),
         )
     except subprocess.TimeoutExpired as error:
         raise ToolVenvError(f"{what} timed out after {timeout_s:.0f} s") from error
@@ -61,6 +71,7 @@ def _run(command: list[str], what: str, deadline: float, timeout_s: float) -> No
         raise ToolVenvError(
             f"{what} failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}"
         )
+    return result
 
 
 def ensure_venv(venv_dir: Path, pins: Mapping[str, str], timeout_s: float) -> Path:
@@ -73,18 +84,16 @@ def ensure_venv(venv_dir: Path, pins: Mapping[str, str], timeout_s: float) -> Pa
         if is_installed(venv_dir, pins):
             return venv_python(venv_dir)
         deadline = time.monotonic() + timeout_s
-        _run(
+        run(
             [sys.executable, "-m", "venv", "--clear", str(venv_dir)],
             f"`python -m venv {venv_dir}`",
-            deadline,
-            timeout_s,
+            deadline - time.monotonic(),
         )
         pip = [str(venv_python(venv_dir)), "-m", "pip", "install"]
-        _run(
+        run(
             [*pip, "--disable-pip-version-check", "--no-input", "--quiet", *requirements],
             f"`pip install {' '.join(requirements)}` into {venv_dir}",
-            deadline,
-            timeout_s,
+            deadline - time.monotonic(),
         )
         if not is_installed(venv_dir, pins):
             raise ToolVenvError(f"{venv_dir} still lacks {' '.join(requirements)} after pip")
