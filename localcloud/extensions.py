@@ -2,22 +2,62 @@
 
 from __future__ import annotations
 
-from localcloud import cfn, cfn_tables, dynamodb, lambda_runner, streams
+from dataclasses import dataclass
+
+from localcloud import cfn, cfn_tables, dynamodb, lambda_runner, state, streams, ttl
 from localcloud.patches import PatchSet
 from localcloud.settings import Settings
 
 _installed: list[PatchSet] = []
+_persister: state.Persister | None = None
 
 
-def install(settings: Settings) -> dynamodb.DynamoDBService:
-    """Start the DynamoDB engine; install the CloudFormation fixes, Lambda runner, poller."""
-    engine = dynamodb.install(log_path=settings.state_dir / f"dynamodb-local-{settings.port}.log")
+@dataclass(frozen=True)
+class Installed:
+    """What the server needs of the installed parts."""
+
+    dynamodb: dynamodb.DynamoDBService
+    # moto requests hold its shared side; a state capture its exclusive side.
+    requests: state.RequestLock
+    # The state writer, when the server persists.
+    persister: state.Persister | None
+
+
+def _open_data_dir(settings: Settings) -> tuple[state.DataDir, dict[str, object] | None]:
+    """Lock and check the data directory and read its snapshot before anything starts."""
+    data_dir = state.DataDir(settings.data_dir)
+    data_dir.open()
+    try:
+        return data_dir, data_dir.read_snapshot()
+    except state.StateError:
+        data_dir.close()
+        raise
+
+
+def install(settings: Settings) -> Installed:
+    """Start the DynamoDB engine; install the CloudFormation fixes, Lambda runner, poller,
+    TTL sweeper; when persisting, restore the last state and start writing it."""
+    global _persister
+    requests = state.RequestLock()
+    data_dir, snapshot = _open_data_dir(settings) if settings.persist else (None, None)
+    engine = dynamodb.install(
+        db_path=data_dir.engine_dir if data_dir is not None else None,
+        log_path=settings.state_dir / f"dynamodb-local-{settings.port}.log",
+    )
     cfn.PATCHES.install()
     cfn_tables.PATCHES.install()
     lambda_runner.install(settings)
-    streams.install(settings)
+    poller = streams.install(settings)
+    ttl.install(settings, engine.client, on_delete=poller.notify)
     _installed[:] = [cfn.PATCHES, cfn_tables.PATCHES, lambda_runner.PATCHES, streams.PATCHES]
-    return engine
+    if data_dir is not None:
+        _persister = state.Persister(data_dir, settings.snapshot_interval_s, requests)
+        _persister.add(state.Part("table_extras", engine.extras.export, engine.extras.restore))
+        _persister.add(state.Part("stream_checkpoints", poller.export, poller.restore))
+        if snapshot is not None:
+            _persister.restore(snapshot)
+        _persister.start()
+    return Installed(dynamodb=engine, requests=requests, persister=_persister)
 
 
 def installed_names() -> list[str]:
@@ -26,7 +66,19 @@ def installed_names() -> list[str]:
 
 
 def shutdown() -> None:
-    """Stop background threads, worker processes and the engine."""
+    """Stop background threads, write the last state, stop workers and the engine.
+
+    The stream poller stops (finishing its batches in flight) before the last state is
+    written, so its checkpoints are final.
+    """
+    global _persister
+    ttl.uninstall()
     streams.uninstall()
+    if _persister is not None:
+        persister, _persister = _persister, None
+        try:
+            persister.stop()
+        finally:
+            persister.data_dir.close()
     lambda_runner.uninstall()
     dynamodb.uninstall()

@@ -8,6 +8,8 @@ comes back unchanged except for identity: ARNs and stream records carry the requ
 region and the caller's account (the body's CRC32 header is recomputed). The operations
 DynamoDB Local lacks are answered by `TableExtras`; every successful item write wakes the
 stream poller, so records reach their functions without waiting for a poll interval.
+`GetRecords` answers give the TTL sweeper's REMOVE records its service identity, and
+`POST /_localcloud/ttl/expire` runs one TTL pass now and answers what it did.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from werkzeug.wsgi import get_input_stream
 
-from localcloud import arns
+from localcloud import arns, ttl
 from localcloud.engine import DYNAMODB_TARGET, STREAMS_TARGET, EngineClient, EngineError
 from localcloud.table_extras import Caller, ExtrasError, TableExtras
 
@@ -105,6 +107,8 @@ class FrontDoor:
         self.on_write = on_write
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == ttl.EXPIRE_PATH:
+            return self._expire_now(environ, start_response)
         if not is_dynamodb(environ):
             return self.app(environ, start_response)
         status, headers, payload = self.answer(environ, get_input_stream(environ).read())
@@ -161,11 +165,11 @@ class FrontDoor:
         response = self.client.forward(forwarded, headers)
         if response.status == 200 and not is_streams:
             self._after(operation, request, body)
-        payload = (
-            arns.from_engine(response.body, caller.region, caller.account)
-            if rewrite_answer
-            else response.body
-        )
+        payload = response.body
+        if is_streams and operation == "GetRecords" and response.status == 200:
+            payload = self._mark_expiries(body, payload)
+        if rewrite_answer:
+            payload = arns.from_engine(payload, caller.region, caller.account)
         kept = [(k, v) for k, v in response.headers if k.lower() not in _DROPPED_RESPONSE_HEADERS]
         return response.status, kept, payload
 
@@ -183,6 +187,36 @@ class FrontDoor:
             return 400, [], error_body(error.code, error.message)
         payload = arns.from_engine(json.dumps(answer).encode(), caller.region, caller.account)
         return 200, [], payload
+
+    def _mark_expiries(self, request: bytes, answer: bytes) -> bytes:
+        """A `GetRecords` answer with the service identity on the TTL sweeper's REMOVEs."""
+        if b'"REMOVE"' not in answer:
+            return answer
+        # A shard iterator starts with its stream's ARN.
+        iterator = str((self._parse(request) or {}).get("ShardIterator") or "")
+        stream_arn = iterator.split("|", 1)[0]
+        records = json.loads(answer)
+        if not ttl.annotate(stream_arn, records.get("Records") or [], ttl.STREAMS_API_IDENTITY):
+            return answer
+        return json.dumps(records).encode()
+
+    @staticmethod
+    def _expire_now(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """`POST /_localcloud/ttl/expire`: one TTL pass now; JSON of what it did."""
+        headers = [("Content-Type", "application/json")]
+        if environ.get("REQUEST_METHOD") != "POST":
+            status, answer = 405, {"error": f"{ttl.EXPIRE_PATH} takes POST"}
+            headers.append(("Allow", "POST"))
+        else:
+            try:
+                status, answer = 200, ttl.sweeper().run_pass().as_json()
+            except RuntimeError as error:  # EngineError too: the engine is not answering
+                log.error("TTL pass on request failed: %s", error)
+                status, answer = 503, {"error": str(error)}
+        payload = json.dumps(answer).encode()
+        headers.append(("Content-Length", str(len(payload))))
+        start_response(f"{status} {reason_phrase(status)}", headers)
+        return [payload]
 
     @staticmethod
     def _parse(body: bytes) -> dict[str, Any] | None:

@@ -5,6 +5,13 @@ answers on the port: LocalStack, MiniStack, a plain moto server, or our own serv
     python -m localcloud status [--port 4566] [--json]
     python -m localcloud down [--port 4566]
     python -m localcloud serve [--port 4566]      # the server in the foreground
+    python -m localcloud snapshot NAME | restore NAME | reset | snapshots
+    python -m localcloud ttl-expire [--port 4566] [--json]   # expire TTL'd items now
+
+`up` keeps the cloud's state (tables, stacks, functions, queues...) in `.local-cloud/state/`
+across restarts unless `LOCALCLOUD_PERSIST=0`. `snapshot NAME` copies that state to
+`.local-cloud/snapshots/NAME/` (a folder a teammate can copy), `restore NAME` puts one back
+and `reset` wipes it; each stops a running cloud first and starts it again after.
 
 `up` starts `python -m localcloud serve` in the background (its own process group, with the
 DynamoDB Local engine and the Lambda workers under it) with its pid and log under the state
@@ -32,6 +39,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from localcloud import state, ttl
 from localcloud.server import HEALTH_PATH as HEALTH_PATH
 from localcloud.server import SERVICE_NAME
 from localcloud.settings import DEFAULT_PORT
@@ -39,7 +47,8 @@ from localcloud.settings import DEFAULT_PORT
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = REPO_ROOT / ".local-cloud"
 START_TIMEOUT_S = 90.0
-STOP_TIMEOUT_S = 10.0
+# A persisting server writes its last snapshot after its stream batches end (<= 5 s).
+STOP_TIMEOUT_S = 20.0
 
 LOCALCLOUD = "localcloud"
 LOCALSTACK = "localstack"
@@ -70,6 +79,8 @@ class Endpoint:
     url: str
     detail: str  # version or edition, for people
     pid: int | None = None
+    # Our server's data directory when it persists its state; None when in memory.
+    data_dir: str | None = None
 
     def describe(self) -> str:
         """One line for people: which cloud answers where."""
@@ -94,6 +105,16 @@ class Paths:
     @property
     def lock_file(self) -> Path:
         return self.state_dir / f"server-{self.port}.lock"
+
+    @property
+    def data_dir(self) -> Path:
+        """Where a persisting server keeps its state (`LOCALCLOUD_DATA_DIR` overrides)."""
+        configured = os.environ.get("LOCALCLOUD_DATA_DIR")
+        return Path(configured) if configured else self.state_dir / "state"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.state_dir / "snapshots"
 
 
 def endpoint_url(port: int) -> str:
@@ -129,11 +150,20 @@ def _local_cloud(url: str, timeout: float) -> Endpoint | None:
     pid = ours.get("pid")
     engine = ours.get("dynamodb")
     engine = engine if isinstance(engine, dict) else {}
+    persistence = ours.get("persistence")
+    data_dir = persistence.get("dir") if isinstance(persistence, dict) else None
     detail = (
         f"DynamoDB Local pid {engine.get('pid')}, moto {ours.get('moto_version')}, "
-        f"{len(ours.get('extensions', []))} extensions"
+        f"{len(ours.get('extensions', []))} extensions, "
+        + (f"state kept in {data_dir}" if data_dir else "state in memory")
     )
-    return Endpoint(LOCALCLOUD, url, detail, pid if isinstance(pid, int) else None)
+    return Endpoint(
+        LOCALCLOUD,
+        url,
+        detail,
+        pid if isinstance(pid, int) else None,
+        data_dir if isinstance(data_dir, str) else None,
+    )
 
 
 def detect(port: int, timeout: float = 2.0) -> Endpoint | None:
@@ -229,27 +259,43 @@ def _log_tail(paths: Paths, lines: int = 20) -> str:
         return "(no log)"
 
 
+def persist_by_default() -> bool:
+    """`LOCALCLOUD_PERSIST` (1 or 0) when set, else on: a user's cloud keeps its state."""
+    value = os.environ.get("LOCALCLOUD_PERSIST", "").strip()
+    if value not in ("", "0", "1"):
+        raise LocalCloudError(f"LOCALCLOUD_PERSIST must be 1 or 0, got {value!r}")
+    return value != "0"
+
+
 def start(
     port: int = DEFAULT_PORT,
     state_dir: Path = DEFAULT_STATE_DIR,
     *,
     timeout: float = START_TIMEOUT_S,
+    persist: bool | None = None,
 ) -> tuple[Endpoint, bool]:
-    """Ensure a local cloud answers on `port`; return it and whether we started it now."""
+    """Ensure a local cloud answers on `port`; return it and whether we started it now.
+
+    A server started here keeps its state under the data directory when `persist` (default:
+    `persist_by_default()`), else in memory.
+    """
     paths = Paths(state_dir, port)
     with port_lock(paths):
         existing = detect(port)
         if existing is not None:
             return existing, False
-        return _spawn(paths, timeout), True
+        keep = persist_by_default() if persist is None else persist
+        return _spawn(paths, timeout, keep), True
 
 
-def _spawn(paths: Paths, timeout: float) -> Endpoint:
+def _spawn(paths: Paths, timeout: float, persist: bool) -> Endpoint:
     port = paths.port
     env = dict(os.environ)
     env.update(
         {
             "LOCALCLOUD_STATE_DIR": str(paths.state_dir),
+            "LOCALCLOUD_PERSIST": "1" if persist else "0",
+            "LOCALCLOUD_DATA_DIR": str(paths.data_dir),
             "LOCALCLOUD_PORT": str(port),
             "MOTO_PORT": str(port),
             "PYTHONUNBUFFERED": "1",
@@ -330,7 +376,10 @@ def _terminate(pid: int, timeout: float = STOP_TIMEOUT_S) -> None:
 
 
 def stop(port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR) -> str:
-    """Stop the local cloud we started on `port`; never someone else's process."""
+    """Stop the local cloud we started on `port`; never someone else's process.
+
+    SIGTERM lets a persisting server write its last snapshot before it exits.
+    """
     paths = Paths(state_dir, port)
     with port_lock(paths):
         pid = _read_pid(paths)
@@ -353,7 +402,69 @@ def stop(port: int = DEFAULT_PORT, state_dir: Path = DEFAULT_STATE_DIR) -> str:
             )
         _terminate(pid)
         paths.pid_file.unlink(missing_ok=True)
-        return f"stopped the local cloud on port {port} (pid {pid}); its in-memory state is gone"
+        kept = found.data_dir if found is not None else None
+        after = f"its state is kept in {kept}" if kept else "its in-memory state is gone"
+        return f"stopped the local cloud on port {port} (pid {pid}); {after}"
+
+
+# -- named snapshots of the persisted state ------------------------------------------------
+@contextmanager
+def _stopped(paths: Paths) -> Iterator[None]:
+    """Stop our persisting server on the port for the body; start it again after."""
+    try:
+        found = detect(paths.port)
+    except PortInUseError:
+        found = None
+    running = found is not None and found.kind == LOCALCLOUD
+    if running and found is not None and found.data_dir is None:
+        raise LocalCloudError(
+            f"the local cloud on port {paths.port} keeps its state in memory "
+            "(LOCALCLOUD_PERSIST=0); nothing on disk to snapshot, restore or reset"
+        )
+    if running:
+        message = stop(paths.port, paths.state_dir)
+        if not message.startswith("stopped"):
+            raise LocalCloudError(f"cannot stop the cloud on port {paths.port}: {message}")
+    yield
+    if running:
+        start(paths.port, paths.state_dir, persist=True)
+
+
+def save_snapshot(name: str, port: int, state_dir: Path) -> Path:
+    """Copy the persisted state to `snapshots/NAME/`; a running cloud is stopped meanwhile."""
+    paths = Paths(state_dir, port)
+    target = paths.snapshots_dir / state.check_snapshot_name(name)
+    if target.exists():
+        raise LocalCloudError(f"snapshot {name!r} already exists ({target}); pick another name")
+    with _stopped(paths):
+        state.copy_state(paths.data_dir, target)
+    return target
+
+
+def restore_snapshot(name: str, port: int, state_dir: Path) -> Path:
+    """Replace the persisted state with `snapshots/NAME/`; the old state is removed."""
+    paths = Paths(state_dir, port)
+    source = paths.snapshots_dir / state.check_snapshot_name(name)
+    if not source.is_dir():
+        raise LocalCloudError(f"no snapshot {name!r} in {paths.snapshots_dir}")
+    state.check_format(source)
+    with _stopped(paths):
+        state.replace_state(source, paths.data_dir)
+    return source
+
+
+def reset_state(port: int, state_dir: Path) -> Path:
+    """Wipe the persisted state (tables, stacks, functions...); snapshots are kept."""
+    paths = Paths(state_dir, port)
+    with _stopped(paths):
+        state.wipe(paths.data_dir)
+    return paths.data_dir
+
+
+def list_snapshots(state_dir: Path) -> list[str]:
+    """The names of the saved snapshots."""
+    folder = Paths(state_dir, 0).snapshots_dir
+    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
 def status(port: int = DEFAULT_PORT) -> Endpoint | None:
@@ -374,7 +485,21 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=("up", "down", "status", "serve"))
+    parser.add_argument(
+        "command",
+        choices=(
+            "up",
+            "down",
+            "status",
+            "serve",
+            "snapshot",
+            "restore",
+            "reset",
+            "snapshots",
+            "ttl-expire",
+        ),
+    )
+    parser.add_argument("name", nargs="?", help="the snapshot's name (snapshot, restore)")
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("LOCAL_CLOUD_PORT", DEFAULT_PORT))
     )
@@ -396,12 +521,41 @@ def main(argv: list[str] | None = None) -> int:
             message = stop(args.port, args.state_dir)
             print(json.dumps({"message": message}) if args.json else f"==> {message}")
             return 0
+        if args.command in ("snapshot", "restore"):
+            if not args.name:
+                raise LocalCloudError(f"{args.command} needs a snapshot name")
+            if args.command == "snapshot":
+                where = save_snapshot(args.name, args.port, args.state_dir)
+                print(f"==> saved snapshot {args.name!r} in {where}")
+            else:
+                restore_snapshot(args.name, args.port, args.state_dir)
+                print(f"==> restored snapshot {args.name!r}")
+            return 0
+        if args.command == "reset":
+            wiped = reset_state(args.port, args.state_dir)
+            print(f"==> wiped the local cloud's state in {wiped}")
+            return 0
+        if args.command == "snapshots":
+            names = list_snapshots(args.state_dir)
+            print(json.dumps(names) if args.json else "\n".join(names) or "(no snapshots)")
+            return 0
+        if args.command == "ttl-expire":
+            answer = ttl.expire_now(args.port)
+            if args.json:
+                print(json.dumps(answer))
+                return 0
+            print(f"==> expired {answer['expired']} items in {answer['duration_s']} s")
+            for name, table in answer["tables"].items():
+                print(
+                    f"    {name} ({table['attribute']}): {table['expired']} of {table['scanned']}"
+                )
+            return 0
         found = status(args.port)
         if args.json:
             print(json.dumps(asdict(found) if found else None))
         else:
             print(f"==> {found.describe()}" if found else f"==> nothing on port {args.port}")
         return 0 if found else 1
-    except LocalCloudError as error:
+    except (LocalCloudError, state.StateError, ttl.ExpireRequestError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

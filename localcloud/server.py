@@ -49,14 +49,16 @@ def build_app(port: int) -> tuple[WsgiApp, FrontDoor]:
     import moto
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from localcloud import engine, extensions, settings, streams
+    from localcloud import engine, extensions, settings, state, streams, ttl
     from localcloud.front_door import FrontDoor
 
     os.environ.setdefault("MOTO_PORT", str(port))
     os.environ["LOCALCLOUD_PORT"] = str(port)
     config = settings.from_environment()
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    dynamodb = extensions.install(config)
+    installed = extensions.install(config)
+    dynamodb = installed.dynamodb
+    persister = installed.persister
 
     def info() -> dict[str, Any]:
         return {
@@ -76,9 +78,13 @@ def build_app(port: int) -> tuple[WsgiApp, FrontDoor]:
             "stream_pollers": streams.poller().live_threads(),
             "stream_mappings": streams.poller().counters(),
             "extensions": extensions.installed_names(),
+            "persistence": persister.counters() if persister is not None else None,
+            "ttl": ttl.sweeper().counters(),
         }
 
-    moto_app = DomainDispatcherApplication(create_backend_app)
+    moto_app = state.RequestGuard(
+        DomainDispatcherApplication(create_backend_app), installed.requests
+    )
     door = FrontDoor(moto_app, dynamodb.client, dynamodb.extras, on_write=streams.poller().notify)
     return HealthMiddleware(door, info), door
 

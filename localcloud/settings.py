@@ -8,16 +8,52 @@ from pathlib import Path
 
 DEFAULT_PORT = 4566
 DEFAULT_MAX_WORKERS = 4
+# How often the TTL sweeper looks for expired items (AWS takes up to days; see README).
+DEFAULT_TTL_INTERVAL_S = 60.0
+# How often a changed control plane is written to the state directory.
+DEFAULT_SNAPSHOT_INTERVAL_S = 2.0
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0, got {value!r}")
+
+
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be more than 0 seconds, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the server listens and where it keeps its scratch files."""
+    """Where the server listens, where it keeps its files, and its background intervals."""
 
     port: int
+    # Scratch files: logs, unpacked function code, pid files.
     state_dir: Path
     # Cap on warm workers per function version when the function reserves no concurrency.
     max_workers: int = DEFAULT_MAX_WORKERS
+    # Keep tables, stacks, functions, queues... across restarts, under `data_dir`.
+    persist: bool = False
+    data_dir: Path = Path(".local-cloud/state")
+    snapshot_interval_s: float = DEFAULT_SNAPSHOT_INTERVAL_S
+    ttl_interval_s: float = DEFAULT_TTL_INTERVAL_S
+    # The checkout whose working tree hot-reloaded functions run from.
+    project_dir: Path = Path.cwd()
 
     @property
     def endpoint(self) -> str:
@@ -26,10 +62,19 @@ class Settings:
 
 
 def from_environment() -> Settings:
-    """Settings from `LOCALCLOUD_PORT`, `LOCALCLOUD_STATE_DIR`, `LOCALCLOUD_MAX_WORKERS`."""
+    """Settings from the `LOCALCLOUD_*` variables (see localcloud/README.md)."""
     port = int(os.environ.get("LOCALCLOUD_PORT") or os.environ.get("MOTO_PORT") or DEFAULT_PORT)
     state_dir = Path(os.environ.get("LOCALCLOUD_STATE_DIR") or Path.cwd() / ".local-cloud")
     max_workers = int(os.environ.get("LOCALCLOUD_MAX_WORKERS") or DEFAULT_MAX_WORKERS)
     if max_workers < 1:
         raise ValueError("LOCALCLOUD_MAX_WORKERS must be at least 1")
-    return Settings(port=port, state_dir=state_dir, max_workers=max_workers)
+    return Settings(
+        port=port,
+        state_dir=state_dir,
+        max_workers=max_workers,
+        persist=_flag("LOCALCLOUD_PERSIST", False),
+        data_dir=Path(os.environ.get("LOCALCLOUD_DATA_DIR") or state_dir / "state"),
+        snapshot_interval_s=_seconds("LOCALCLOUD_SNAPSHOT_INTERVAL_S", DEFAULT_SNAPSHOT_INTERVAL_S),
+        ttl_interval_s=_seconds("LOCALCLOUD_TTL_INTERVAL_S", DEFAULT_TTL_INTERVAL_S),
+        project_dir=Path(os.environ.get("LOCALCLOUD_PROJECT_DIR") or Path.cwd()).resolve(),
+    )

@@ -32,6 +32,7 @@ import time
 import uuid
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +40,7 @@ from typing import Any
 from moto.awslambda.models import EventSourceMapping, LambdaBackend
 from moto.core.exceptions import JsonRESTError as RESTError
 
-from localcloud import arns, event_filter, lambda_runner
+from localcloud import arns, event_filter, lambda_runner, ttl
 from localcloud.dynamodb import service
 from localcloud.engine import EngineError, EngineRequestError
 from localcloud.patches import Patch, PatchSet
@@ -55,6 +56,8 @@ GET_RECORDS_LIMIT = 1000
 BUSY_READ_INTERVAL_S = 0.05
 # Lambda's limit for DynamoDB streams.
 MAX_PARALLELIZATION = 10
+# On shutdown, how long the batches in flight get to end (and be checkpointed).
+FINISH_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -103,6 +106,16 @@ class ShardCursor:
     last_read: str | None = None
     # Closed and read to the end.
     finished: bool = False
+
+
+def _after(sequence: str, other: str | None) -> bool:
+    """Whether stream sequence number `sequence` comes after `other` (None: the start)."""
+    if other is None:
+        return True
+    try:
+        return int(sequence) > int(other)
+    except ValueError:
+        return (len(sequence), sequence) > (len(other), other)
 
 
 def is_dynamodb_stream(arn: str) -> bool:
@@ -159,7 +172,9 @@ class MappingPoller:
     batch per lane in flight; the invocations run on the mapping's small pool of workers.
     """
 
-    def __init__(self, esm: EventSourceMapping, stop: threading.Event) -> None:
+    def __init__(
+        self, esm: EventSourceMapping, stop: threading.Event, saved: dict[str, Any] | None = None
+    ) -> None:
         self.esm = esm
         self.uuid = esm.uuid
         self.stream_arn = arns.engine_arn(esm.event_source_arn)
@@ -180,7 +195,44 @@ class MappingPoller:
         self._filter_source: Any = None
         self._filter_patterns: list[event_filter.Pattern] = []
         self._workers: ThreadPoolExecutor | None = None
+        # Records read before a restart and not yet settled, dealt to lanes on the first step.
+        self._resumed: list[Pending] = []
+        if saved is not None:
+            self._resume(saved)
         self.thread = threading.Thread(target=self._run, name=f"stream-{esm.uuid[:8]}", daemon=True)
+
+    # -- checkpoints (the state snapshot) ----------------------------------------------------
+    def export(self) -> dict[str, Any]:
+        """Where the mapping is in each shard, and the records read but not yet settled.
+
+        The cursors are copied before the lanes: a record read in between is then both
+        pending and past its cursor, and `_resume` reads it once, never zero times.
+        """
+        cursors = {
+            c.shard_id: [c.parent_id, c.last_read, c.finished] for c in list(self.cursors.values())
+        }
+        queued = [p for lane in list(self.lanes) for p in list(lane.queue)]
+        pending = sorted(queued, key=lambda p: p.order) + list(self._resumed)
+        return {
+            "hash_key": self.hash_key,
+            "cursors": cursors,
+            "pending": [[p.shard_id, p.record] for p in pending],
+        }
+
+    def _resume(self, saved: dict[str, Any]) -> None:
+        """Continue after a restart from what `export` returned."""
+        self.hash_key = saved.get("hash_key")
+        for shard_id, (parent_id, last_read, finished) in saved["cursors"].items():
+            self.cursors[shard_id] = ShardCursor(shard_id, parent_id, None, last_read, finished)
+        self._first_refresh = False
+        now = time.monotonic()
+        for shard_id, record in saved["pending"]:
+            self._read_count += 1
+            self._resumed.append(Pending(record, shard_id, now, self._read_count))
+            cursor = self.cursors.get(shard_id)
+            sequence = str(record["dynamodb"]["SequenceNumber"])
+            if cursor is not None and _after(sequence, cursor.last_read):
+                cursor.last_read = sequence
 
     # -- the stream ------------------------------------------------------------------------
     def _call(self, operation: str, payload: dict[str, Any]) -> Any:
@@ -273,6 +325,7 @@ class MappingPoller:
                 return True
             raise
         records = answer.get("Records") or []
+        ttl.annotate(self.stream_arn, records, ttl.LAMBDA_EVENT_IDENTITY)  # TTL's REMOVEs
         now = time.monotonic()
         patterns = self._patterns()
         for record in records:
@@ -326,9 +379,14 @@ class MappingPoller:
     def _relane(self) -> None:
         """Match the lanes to the mapping's factor (when none is in flight), keeping order."""
         factor = self._factor()
-        if len(self.lanes) == factor or any(lane.in_flight for lane in self.lanes):
+        if (len(self.lanes) == factor and not self._resumed) or any(
+            lane.in_flight for lane in self.lanes
+        ):
             return
-        waiting = sorted((p for lane in self.lanes for p in lane.queue), key=lambda p: p.order)
+        waiting = self._resumed + sorted(
+            (p for lane in self.lanes for p in lane.queue), key=lambda p: p.order
+        )
+        self._resumed = []
         self.lanes = [Lane(self._batch_size()) for _ in range(factor)]
         for pending in waiting:
             self.lanes[self._lane_of(pending.record)].queue.append(pending)
@@ -350,9 +408,18 @@ class MappingPoller:
                     log.warning("stream mapping %s: %s; retrying", self.uuid, error)
                     self._stop.wait(1.0)
         finally:
+            if self._stop.is_set():
+                self._finish_in_flight()
             if self._workers is not None:
                 self._workers.shutdown(wait=False)
         log.info("stream mapping %s stopped", self.uuid)
+
+    def _finish_in_flight(self) -> None:
+        """On shutdown, let the batches in flight end and checkpoint them (bounded wait)."""
+        futures = [lane.in_flight for lane in self.lanes if lane.in_flight is not None]
+        if futures:
+            wait_for_futures(futures, timeout=FINISH_TIMEOUT_S)
+            self._settle_finished()
 
     def _step(self) -> None:
         """Settle finished batches, read what fits, start what is ready, else wait."""
@@ -525,6 +592,8 @@ class StreamPoller:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.pollers: dict[str, MappingPoller] = {}
+        # Checkpoints restored from the state snapshot, for mappings not yet seen.
+        self._saved: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._scan_wake = threading.Event()
@@ -547,7 +616,7 @@ class StreamPoller:
         with self._lock:
             poller = self.pollers.get(esm.uuid)
             if poller is None or not poller.thread.is_alive():
-                poller = MappingPoller(esm, self._stop)
+                poller = MappingPoller(esm, self._stop, self._saved.pop(esm.uuid, None))
                 self.pollers[esm.uuid] = poller
                 poller.thread.start()
             return poller
@@ -597,11 +666,28 @@ class StreamPoller:
             if t.name.startswith("stream-") and t.name != "stream-scan"
         )
 
+    def export(self) -> dict[str, dict[str, Any]]:
+        """Every mapping's checkpoints (`MappingPoller.export`), for the state snapshot."""
+        with self._lock:
+            pollers = dict(self.pollers)
+            saved = dict(self._saved)
+        return {**saved, **{key: poller.export() for key, poller in pollers.items()}}
+
+    def restore(self, saved: dict[str, dict[str, Any]]) -> None:
+        """Resume each mapping from its saved checkpoints when its poller starts."""
+        with self._lock:
+            self._saved = dict(saved)
+
     def shutdown(self) -> None:
-        """Stop every delivery thread."""
+        """Stop every delivery thread; each finishes its batches in flight first."""
         self._stop.set()
         self._scan_wake.set()
         self.notify()
+        with self._lock:
+            pollers = list(self.pollers.values())
+        for poller in pollers:
+            if poller.thread is not threading.current_thread():
+                poller.thread.join(timeout=FINISH_TIMEOUT_S + 1)
 
 
 def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:

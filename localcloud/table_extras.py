@@ -66,6 +66,23 @@ class TableExtras:
         self._tables: dict[str, _Table] = {}
         self._lock = threading.Lock()
 
+    # -- persistence ------------------------------------------------------------------
+    def export(self) -> dict[str, dict[str, Any]]:
+        """Every table's tags and PITR settings, as plain data (for the state snapshot)."""
+        with self._lock:
+            return {
+                name: {"tags": dict(t.tags), "pitr": t.pitr, "pitr_since": t.pitr_since}
+                for name, t in self._tables.items()
+            }
+
+    def restore(self, saved: dict[str, dict[str, Any]]) -> None:
+        """Put back what `export` returned."""
+        with self._lock:
+            self._tables = {
+                name: _Table(tags=dict(t["tags"]), pitr=bool(t["pitr"]), pitr_since=t["pitr_since"])
+                for name, t in saved.items()
+            }
+
     # -- bookkeeping of the engine's own operations -----------------------------------
     def table_created(self, request: dict[str, Any]) -> None:
         """Keep the `Tags` of a successful `CreateTable` (the engine drops them)."""

@@ -167,6 +167,8 @@ class Summary:
     tables: dict[str, int]
     functions: list[str]
     seconds: float
+    # Where our local cloud keeps its state across restarts; None when it is in memory.
+    data_dir: str | None = None
 
 
 def summarize(port: int, stage: str, endpoint: Endpoint, started_at: float) -> Summary:
@@ -197,6 +199,7 @@ def summarize(port: int, stage: str, endpoint: Endpoint, started_at: float) -> S
         tables=counts,
         functions=sorted(wanted),
         seconds=round(time.monotonic() - started_at, 2),
+        data_dir=endpoint.data_dir,
     )
 
 
@@ -375,7 +378,13 @@ def print_summary(summary: Summary) -> None:
     print("  functions: " + ", ".join(summary.functions))
     print(f"  scan:      {sys.executable} -m scripts --endpoint {summary.endpoint} scan Users")
     print(f"  aws cli:   aws --endpoint-url {summary.endpoint} dynamodb list-tables")
-    print(
-        "  stop:      make down   (state is in memory: `make deploy` after `make up` "
-        "redeploys and re-seeds)"
-    )
+    if summary.data_dir:
+        print(
+            f"  stop:      make down   (state is kept in {summary.data_dir}: `make up` brings "
+            "it back; `make snapshot NAME=x`, `make restore NAME=x`, `make reset`)"
+        )
+    else:
+        print(
+            "  stop:      make down   (state is in memory: `make deploy` after `make up` "
+            "redeploys and re-seeds)"
+        )

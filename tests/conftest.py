@@ -10,4 +10,8 @@ VENV_BIN = str(Path(sys.executable).parent)
 if os.environ.get("PATH", "").split(os.pathsep)[0] != VENV_BIN:
     os.environ["PATH"] = VENV_BIN + os.pathsep + os.environ.get("PATH", "")
 
+# Every local cloud a test starts keeps its state in memory unless the test asks otherwise
+# (the persistence tests pass `persist=True`); a user's `make up` persists by default.
+os.environ["LOCALCLOUD_PERSIST"] = "0"
+
 pytest_plugins = ["tests.support.backends"]

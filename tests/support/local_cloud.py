@@ -24,9 +24,10 @@ from localcloud.engine import free_port
 class LocalCloud:
     """One local cloud server (moto + DynamoDB Local) for a test session."""
 
-    def __init__(self, state_dir: Path | None = None) -> None:
+    def __init__(self, state_dir: Path | None = None, *, persist: bool = False) -> None:
         self._own_dir = state_dir is None
         self.state_dir = state_dir or Path(tempfile.mkdtemp(prefix="local-cloud-"))
+        self.persist = persist
         self.port = 0
 
     @property
@@ -34,10 +35,16 @@ class LocalCloud:
         """`http://localhost:<port>`."""
         return launcher.endpoint_url(self.port)
 
-    def start(self) -> str:
-        """Start the server and wait until both processes answer; return the endpoint."""
-        self.port = free_port()
-        endpoint, started = launcher.start(self.port, self.state_dir)
+    @property
+    def data_dir(self) -> Path:
+        """Where a persisting cloud keeps its state."""
+        return launcher.Paths(self.state_dir, self.port).data_dir
+
+    def start(self, port: int | None = None) -> str:
+        """Start the server (on `port`, else a free one) and wait until both processes
+        answer; return the endpoint."""
+        self.port = port or free_port()
+        endpoint, started = launcher.start(self.port, self.state_dir, persist=self.persist)
         if not started or endpoint.kind != launcher.LOCALCLOUD:
             raise RuntimeError(f"expected a new local cloud on {self.port}, found {endpoint}")
         return self.endpoint
