@@ -8,6 +8,8 @@ invocations, like a warm Lambda container. Concurrent invocations get more worke
 the function's reserved concurrency or the configured cap; a worker that crashes or times
 out is killed and replaced on demand; the pool of a replaced version (new code or config)
 is stopped. Output and log records go to moto's CloudWatch Logs (`/aws/lambda/<name>`).
+A function tagged for hot reload (`localcloud/hot_reload.py`) imports from its working-tree
+folder first and its zip after; an edit there recycles the pool's workers.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 
+from localcloud import hot_reload
 from localcloud.patches import Patch, PatchSet
 from localcloud.settings import Settings
 
@@ -80,17 +83,33 @@ class Outcome:
 
 
 class Worker:
-    """One warm process serving one function version's handler."""
+    """One warm process serving one function version's handler.
 
-    def __init__(self, code_dir: Path, handler: str, env: dict[str, str]) -> None:
+    `generation` is its pool's generation when it started: a recycled pool (new source)
+    does not take it back.
+    """
+
+    def __init__(
+        self,
+        code_dir: Path,
+        handler: str,
+        env: dict[str, str],
+        *,
+        source_folder: Path | None,
+        generation: int,
+    ) -> None:
+        command = [sys.executable, "-I", str(WORKER_SCRIPT), str(code_dir), handler]
+        if source_folder is not None:
+            command.append(str(source_folder))
         self.process = subprocess.Popen(
-            [sys.executable, "-I", str(WORKER_SCRIPT), str(code_dir), handler],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=None,  # stray writes to fd 1/2 land in the server log
-            cwd=code_dir,
+            cwd=source_folder or code_dir,
             env=env,
         )
+        self.generation = generation
         assert self.process.stdin is not None and self.process.stdout is not None
         self._stdin = self.process.stdin
         self._fd = self.process.stdout.fileno()
@@ -151,6 +170,12 @@ class FunctionPool:
     env: dict[str, str]
     timeout_s: float
     cap: int
+    # Hot reload: the working-tree folder imported first, and its files when workers started.
+    source_folder: Path | None = None
+    source_stamp: hot_reload.Stamp = frozenset()
+    # Written into each worker's init logs: why a function marked for hot reload runs its zip.
+    notice: str = ""
+    generation: int = 0
     idle: list[Worker] = field(default_factory=list)
     busy: int = 0
     closed: bool = False
@@ -187,11 +212,25 @@ class FunctionPool:
         """Return a healthy worker, or just free its slot (`None`: it was discarded)."""
         with self.condition:
             self.busy -= 1
-            if worker is not None and not self.closed and worker.alive():
+            if (
+                worker is not None
+                and not self.closed
+                and worker.generation == self.generation
+                and worker.alive()
+            ):
                 self.idle.append(worker)
                 worker = None
             self.condition.notify()
         if worker is not None:
+            worker.kill()
+
+    def recycle(self, source_stamp: hot_reload.Stamp) -> None:
+        """The source changed: stop idle workers now, busy ones when they come back."""
+        with self.condition:
+            self.generation += 1
+            self.source_stamp = source_stamp
+            idle, self.idle = self.idle, []
+        for worker in idle:
             worker.kill()
 
     def close(self) -> None:
@@ -214,6 +253,8 @@ class LambdaRunner:
         self._pools: dict[tuple[str, str], FunctionPool] = {}
         self._lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lambda-async")
+        # Started with the first hot-reloaded pool; no thread while no function is marked.
+        self.watcher = hot_reload.Watcher(self.hot_pools)
         shutil.rmtree(self.functions_dir, ignore_errors=True)
 
     # -- pools ---------------------------------------------------------------------------
@@ -227,6 +268,7 @@ class LambdaRunner:
             str(fn.memory_size),
             str(fn.reserved_concurrency),
             json.dumps(logging_config(fn), sort_keys=True),
+            (fn.tags or {}).get(hot_reload.TAG, ""),
         ):
             digest.update(str(part).encode() + b"\0")
         return digest.hexdigest()[:16]
@@ -237,13 +279,13 @@ class LambdaRunner:
             return self.settings.max_workers
         return int(reserved)
 
-    def _environment(self, fn: LambdaFunction, code_dir: Path) -> dict[str, str]:
+    def _environment(self, fn: LambdaFunction, task_root: Path) -> dict[str, str]:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "LAMBDA_TASK_ROOT": str(code_dir),
-            "LAMBDA_RUNTIME_DIR": str(code_dir),
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "LAMBDA_RUNTIME_DIR": str(task_root),
             "_HANDLER": fn.handler or "",
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{fn.run_time}",
             "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
@@ -293,20 +335,41 @@ class LambdaRunner:
                 return pool
             retired = pool
             code_dir = self._unpack(fn, fingerprint)
+            source = (
+                hot_reload.source_for(fn.tags or {}, str(fn.version), self.settings.project_dir)
+                if self.settings.hot_reload
+                else hot_reload.Source(None)
+            )
+            notice = ""
+            if source.refusal:
+                log.warning("%s runs its deployed code: %s", fn.function_name, source.refusal)
+                notice = f"[WARNING] hot reload off, running the deployed code: {source.refusal}\n"
             pool = FunctionPool(
                 key=key,
                 fingerprint=fingerprint,
                 code_dir=code_dir,
                 handler=fn.handler or "",
-                env=self._environment(fn, code_dir),
+                env=self._environment(fn, source.folder or code_dir),
                 timeout_s=float(fn.timeout),
                 cap=self._cap(fn),
+                source_folder=source.folder,
+                # Taken before any worker imports, so an edit after it is never missed.
+                source_stamp=hot_reload.stamp(source.folder) if source.folder else frozenset(),
+                notice=notice,
             )
             self._pools[key] = pool
+        if source.folder is not None:
+            log.info("%s runs from %s (hot reload)", fn.function_name, source.folder)
+            self.watcher.start()
         if retired is not None:
             log.info("stopping workers of replaced %s version %s", *key)
             retired.close()
         return pool
+
+    def hot_pools(self) -> list[FunctionPool]:
+        """The pools that run from a working-tree folder, for the watcher."""
+        with self._lock:
+            return [pool for pool in self._pools.values() if pool.source_folder is not None]
 
     def worker_pids(self, function_arn: str) -> list[int]:
         """Pids of the live workers of a function (all versions), for tests and status."""
@@ -327,7 +390,8 @@ class LambdaRunner:
             pool.close()
 
     def shutdown(self) -> None:
-        """Stop every worker."""
+        """Stop the hot-reload watcher and every worker."""
+        self.watcher.stop()
         self._async.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             pools, self._pools = list(self._pools.values()), {}
@@ -384,18 +448,26 @@ class LambdaRunner:
             log.warning("asynchronous invocation of %s failed: %s", fn.function_name, error)
 
     def _start_worker(self, pool: FunctionPool) -> tuple[Worker | None, dict[str, Any] | None, str]:
-        worker = Worker(pool.code_dir, pool.handler, pool.env)
+        worker = Worker(
+            pool.code_dir,
+            pool.handler,
+            pool.env,
+            source_folder=pool.source_folder,
+            # Read before the process imports anything: an edit after this recycles it.
+            generation=pool.generation,
+        )
         try:
             hello = worker.read_message(INIT_TIMEOUT_S)
         except (WorkerTimeout, WorkerCrashed) as exc:
             worker.kill()
             pool.release(None)
-            return None, {"errorType": "Runtime.Unknown", "errorMessage": str(exc)}, ""
+            return None, {"errorType": "Runtime.Unknown", "errorMessage": str(exc)}, pool.notice
+        logs = pool.notice + str(hello.get("logs", ""))
         if not hello.get("ready"):
             worker.kill()
             pool.release(None)
-            return None, hello.get("error") or {}, str(hello.get("logs", ""))
-        return worker, None, str(hello.get("logs", ""))
+            return None, hello.get("error") or {}, logs
+        return worker, None, logs
 
     def _run(
         self,
@@ -514,7 +586,31 @@ def _create_from_cloudformation_json(
     )
     properties = cloudformation_json.get("Properties", {})
     fn.logging_config = dict(properties.get("LoggingConfig") or {})  # type: ignore[attr-defined]
+    fn.tags = cloudformation_tags(properties)
     return fn
+
+
+def _update_from_cloudformation_json(
+    cls: Any,
+    /,
+    original_resource: LambdaFunction,
+    new_resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+) -> LambdaFunction:
+    update = _UPDATE_FROM_CFN.original.__get__(None, cls)
+    fn: LambdaFunction = update(
+        original_resource, new_resource_name, cloudformation_json, account_id, region_name
+    )
+    # The template holds every tag of the function: a tag it dropped is removed.
+    fn.tags = cloudformation_tags(cloudformation_json.get("Properties", {}))
+    return fn
+
+
+def cloudformation_tags(properties: dict[str, Any]) -> dict[str, str]:
+    """A template's `Tags` list (which moto 5.2.5 drops) as the function's tags."""
+    return {str(tag["Key"]): str(tag["Value"]) for tag in properties.get("Tags") or []}
 
 
 def _update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> dict[str, Any]:
@@ -526,13 +622,19 @@ def _update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) 
 
 _INIT = Patch("lambda.logging_config.api", LambdaFunction, "__init__", _init)
 _CREATE_FROM_CFN = Patch(
-    "lambda.logging_config.cloudformation",
+    "lambda.logging_config_and_tags.cloudformation",
     LambdaFunction,
     "create_from_cloudformation_json",
     classmethod(_create_from_cloudformation_json),
 )
 _UPDATE_CONFIGURATION = Patch(
     "lambda.logging_config.update", LambdaFunction, "update_configuration", _update_configuration
+)
+_UPDATE_FROM_CFN = Patch(
+    "lambda.tags.cloudformation_update",
+    LambdaFunction,
+    "update_from_cloudformation_json",
+    classmethod(_update_from_cloudformation_json),
 )
 
 
@@ -593,6 +695,7 @@ PATCHES = PatchSet(
         _INIT,
         _CREATE_FROM_CFN,
         _UPDATE_CONFIGURATION,
+        _UPDATE_FROM_CFN,
     ],
 )
 

@@ -1,8 +1,11 @@
 """One warm Python Lambda "container": imports the handler once, then serves invocations.
 
-Started by `localcloud.lambda_runner` as `python -I lambda_worker.py <code_dir> <handler>`
-with the function's environment and its unpacked code as working directory. Standard library
-only: it runs beside the function's own code, not the server's.
+Started by `localcloud.lambda_runner` as
+`python -I lambda_worker.py <code_dir> <handler> [<source_folder>]` with the function's
+environment and its code as working directory. With a source folder (hot reload) that folder
+is imported first, always compiled from its files, and the unpacked zip after it, for the
+dependencies bundled there. Standard library only: it runs beside the function's own code,
+not the server's.
 
 Protocol (one JSON document per line): the worker first writes `{"ready": true}` or
 `{"ready": false, "error": {...}}` (the init error, Lambda-shaped); then for each request
@@ -14,6 +17,7 @@ and log records are captured per invocation and returned as `logs`.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import io
 import json
 import logging
@@ -22,6 +26,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from types import CodeType
 from typing import Any, TextIO
 
 _PROTOCOL: TextIO
@@ -95,6 +100,35 @@ def _send(message: dict[str, Any]) -> None:
     _PROTOCOL.flush()
 
 
+class _LiveSourceLoader(importlib.machinery.SourceFileLoader):
+    """Compiles the file as it is now, never a cached `.pyc`.
+
+    A `.pyc` is trusted when the source's mtime (in whole seconds) and size match, so an edit
+    that keeps the size within the same second would run the old code.
+    """
+
+    def get_code(self, fullname: str) -> CodeType:
+        path = self.get_filename(fullname)
+        return self.source_to_code(self.get_data(path), path)
+
+
+def _import_live_from(folder: str) -> None:
+    """Put `folder` first on `sys.path`; its modules (and packages) skip the bytecode cache."""
+    loaders = [
+        (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
+        (_LiveSourceLoader, importlib.machinery.SOURCE_SUFFIXES),
+    ]
+
+    def finder(path: str) -> importlib.machinery.FileFinder:
+        if path != folder and not path.startswith(folder + os.sep):
+            raise ImportError(f"{path} is not in {folder}")
+        return importlib.machinery.FileFinder(path, *loaders)
+
+    sys.path_hooks.insert(0, finder)
+    sys.path_importer_cache.clear()
+    sys.path.insert(0, folder)
+
+
 def _load(handler: str) -> Callable[[Any, Any], Any]:
     module_name, _, function_name = handler.rpartition(".")
     if not module_name:
@@ -109,11 +143,13 @@ def _load(handler: str) -> Callable[[Any, Any], Any]:
 def main() -> None:
     """Import the handler, report readiness, serve requests until stdin closes."""
     global _PROTOCOL
-    code_dir, handler_name = sys.argv[1], sys.argv[2]
+    code_dir, handler_name, *source_folders = sys.argv[1:]
     # Our protocol owns the real stdout; anything written to fd 1 later goes to stderr.
     _PROTOCOL = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.path.insert(0, code_dir)
+    for folder in source_folders:
+        _import_live_from(folder)
     json_format = os.environ.get("AWS_LAMBDA_LOG_FORMAT") == "JSON"
     capture = _Capture(json_format)
     root = logging.getLogger()

@@ -52,8 +52,10 @@ class Settings:
     data_dir: Path = Path(".local-cloud/state")
     snapshot_interval_s: float = DEFAULT_SNAPSHOT_INTERVAL_S
     ttl_interval_s: float = DEFAULT_TTL_INTERVAL_S
-    # The checkout whose working tree hot-reloaded functions run from.
+    # The checkout whose working tree hot-reloaded functions run from, and whether they do
+    # (`LOCALCLOUD_HOT_RELOAD=0`: every function runs its deployed zip, tagged or not).
     project_dir: Path = Path.cwd()
+    hot_reload: bool = True
 
     @property
     def endpoint(self) -> str:
@@ -77,4 +79,5 @@ def from_environment() -> Settings:
         snapshot_interval_s=_seconds("LOCALCLOUD_SNAPSHOT_INTERVAL_S", DEFAULT_SNAPSHOT_INTERVAL_S),
         ttl_interval_s=_seconds("LOCALCLOUD_TTL_INTERVAL_S", DEFAULT_TTL_INTERVAL_S),
         project_dir=Path(os.environ.get("LOCALCLOUD_PROJECT_DIR") or Path.cwd()).resolve(),
+        hot_reload=_flag("LOCALCLOUD_HOT_RELOAD", True),
     )

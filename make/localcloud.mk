@@ -11,7 +11,7 @@ DEPLOY_ARGS := --port $(LOCAL_CLOUD_PORT) $(if $(CONFIRM),--confirm "$(CONFIRM)"
 up: $(PY_STAMP) ## Start the local cloud on LOCAL_CLOUD_PORT (or use the one already there).
 	@$(LAUNCHER) up --port $(LOCAL_CLOUD_PORT)
 
-down: $(PY_STAMP) ## Stop the local cloud we started (its in-memory state is lost).
+down: $(PY_STAMP) ## Stop the local cloud we started (its state stays for the next `make up`).
 	@$(LAUNCHER) down --port $(LOCAL_CLOUD_PORT)
 
 status: $(PY_STAMP) ## Say which AWS-compatible endpoint answers on LOCAL_CLOUD_PORT.
@@ -23,8 +23,8 @@ deploy: $(PY_STAMP) $(NODE_STAMP) ## Deploy STAGE (local: start the cloud, deplo
 destroy: $(PY_STAMP) $(NODE_STAMP) ## Remove STAGE's stacks (prod needs CONFIRM=prod).
 	@$(PY) -m scripts --stage $(STAGE) destroy $(DEPLOY_ARGS)
 
-BENCH_TARGETS += bench-deploy bench-stream bench-invoke
-.PHONY: bench-deploy bench-stream bench-invoke
+BENCH_TARGETS += bench-deploy bench-stream bench-invoke bench-reload
+.PHONY: bench-deploy bench-stream bench-invoke bench-reload
 
 bench-deploy: $(PY_STAMP) $(NODE_STAMP)
 	$(PY) -m bench.deploy
@@ -34,3 +34,6 @@ bench-stream: $(PY_STAMP)
 
 bench-invoke: $(PY_STAMP)
 	$(PY) -m bench.invoke
+
+bench-reload: $(PY_STAMP)
+	$(PY) -m bench.reload

@@ -304,6 +304,10 @@ class StageConfig:
     # fails synth and deploy). On for every stage; `-c nag=false` skips them for a quick
     # iteration. The test suite runs them on every stage regardless.
     nag_on_synth: bool = True
+    # Tag each function so that the local cloud runs it from the working tree (`lambda_src/`)
+    # and restarts its workers when a file there changes; configuration still needs a deploy.
+    # Refused for prod: AWS runs the deployed zip whatever the tag says.
+    hot_reload: bool = False
 
     @property
     def stack_prefix(self) -> str:
@@ -357,6 +361,11 @@ class StageConfig:
             raise ConfigError("lambda_timeout_s must be between 1 and 900")
         if not _REGION.fullmatch(self.region):
             raise ConfigError(f"region {self.region!r} is not an AWS region name")
+        if self.hot_reload and self.name != "local":
+            raise ConfigError(
+                f"hot_reload is for the local cloud; stage {self.name} deploys to AWS, which "
+                "runs only the deployed code"
+            )
 
 
 _TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
@@ -467,6 +476,7 @@ def _local() -> StageConfig:
         encryption=Encryption.AWS_OWNED,
         alarms=False,
         log_retention_days=7,
+        hot_reload=True,
     )
 
 
@@ -505,6 +515,12 @@ def _prod() -> StageConfig:
 
 STAGES = {"local": _local, "prod": _prod}
 
+# The Lambda tag by which a function asks the local cloud to run it from the working tree
+# (`localcloud/hot_reload.py`); its value is the source folder relative to the app. A tag,
+# not an environment variable: the handler never sees it, and AWS and the other local clouds
+# ignore it.
+HOT_RELOAD_TAG = "localcloud:hot-reload"
+
 
 def _as_bool(name: str, value: Any) -> bool:
     if isinstance(value, bool):
@@ -522,7 +538,7 @@ def stage_config(name: str = "local", overrides: Mapping[str, Any] | None = None
 
     `overrides` come from CDK context (`-c key=value`): `region`, `dax` (on/off),
     `encryption` (`aws_owned`|`customer_managed`), `alarms` (on/off), `alarm_topic_arn`,
-    `nag` (run the cdk-nag packs in synth: on/off).
+    `nag` (run the cdk-nag packs in synth: on/off), `hot_reload` (local only: on/off).
     Unknown keys are refused so a typo cannot silently deploy the defaults.
     """
     if name not in STAGES:
@@ -541,6 +557,8 @@ def stage_config(name: str = "local", overrides: Mapping[str, Any] | None = None
         changes["alarms"] = _as_bool("alarms", overrides["alarms"])
     if "nag" in overrides:
         changes["nag_on_synth"] = _as_bool("nag", overrides["nag"])
+    if "hot_reload" in overrides:
+        changes["hot_reload"] = _as_bool("hot_reload", overrides["hot_reload"])
     if "alarm_topic_arn" in overrides:
         changes["alarm_topic_arn"] = str(overrides["alarm_topic_arn"]) or None
     if "encryption" in overrides:
@@ -556,4 +574,6 @@ def stage_config(name: str = "local", overrides: Mapping[str, Any] | None = None
     return config
 
 
-_OVERRIDABLE = frozenset({"region", "dax", "alarms", "alarm_topic_arn", "encryption", "nag"})
+_OVERRIDABLE = frozenset(
+    {"region", "dax", "alarms", "alarm_topic_arn", "encryption", "nag", "hot_reload"}
+)

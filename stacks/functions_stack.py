@@ -22,7 +22,7 @@ from stacks.config import (
 )
 from stacks.constructs.dax import DaxCluster
 from stacks.constructs.function import PythonFunction
-from stacks.constructs.lambda_code import lambda_code
+from stacks.constructs.lambda_code import HOT_RELOAD_SOURCE, lambda_code
 from stacks.constructs.queues import failure_queue
 from stacks.data_stack import log_retention, pascal_case
 from stacks.nag import acknowledge_table_key_actions
@@ -81,6 +81,7 @@ class FunctionsStack(Stack):
             "timeout_s": config.lambda_timeout_s,
             "log_retention": log_retention(config.log_retention_days),
             "retain_logs": config.retain_data,
+            "hot_reload_source": HOT_RELOAD_SOURCE if config.hot_reload else None,
         }
         users = self._table(config.table("users"))
         messages = self._table(config.table("messages"), stream_arn=messages_stream_arn)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Tags
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.config import HOT_RELOAD_TAG
 from stacks.constructs.lambda_code import RUNTIME
 from stacks.constructs.queues import failure_queue
 from stacks.nag import acknowledge
@@ -25,7 +26,8 @@ class PythonFunction(Construct):
     that is both its dead-letter queue and its asynchronous on-failure destination. When `vpc`
     is given the function runs in its subnets and its role gets the ENI permissions Lambda
     needs there. `wildcard_reasons` explain any further `Resource::*` grants the caller adds
-    (they become the cdk-nag suppression's evidence).
+    (they become the cdk-nag suppression's evidence). `hot_reload_source` (a folder relative
+    to the app) tags the function for the local cloud's hot reload; AWS ignores the tag.
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class PythonFunction(Construct):
         vpc: ec2.IVpc | None = None,
         security_groups: list[ec2.ISecurityGroup] | None = None,
         wildcard_reasons: tuple[str, ...] = (),
+        hot_reload_source: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         removal_policy = RemovalPolicy.RETAIN if retain_logs else RemovalPolicy.DESTROY
@@ -93,6 +96,10 @@ class PythonFunction(Construct):
             ),
             security_groups=security_groups,
         )
+        if hot_reload_source is not None:
+            Tags.of(self.function).add(
+                HOT_RELOAD_TAG, hot_reload_source, include_resource_types=["AWS::Lambda::Function"]
+            )
         # Only what Lambda itself writes: streams and events in this function's log group.
         self.log_group.grant_write(self.role)
         # Each `Resource::*` in the role, with why it cannot be narrowed (cdk-nag evidence).

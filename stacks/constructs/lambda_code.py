@@ -12,7 +12,11 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_lambda as lambda_
 
-LAMBDA_SOURCE = Path(__file__).resolve().parents[2] / "lambda_src"
+APP_DIR = Path(__file__).resolve().parents[2]
+LAMBDA_SOURCE = APP_DIR / "lambda_src"
+# Where the local cloud finds the sources to hot-reload: relative to the app (and to the
+# local cloud's project directory), so the template names no path of this machine.
+HOT_RELOAD_SOURCE = LAMBDA_SOURCE.relative_to(APP_DIR).as_posix()
 REQUIREMENTS = LAMBDA_SOURCE / "requirements.txt"
 # The newest Python runtime this aws-cdk-lib knows (cdk-nag L1 / LambdaLatestVersion).
 RUNTIME = lambda_.Runtime.PYTHON_3_14

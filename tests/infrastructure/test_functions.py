@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
-from stacks.config import EMAIL_INDEX, MESSAGE_GROUP_INDEX, MESSAGE_STREAM_FILTER
+from stacks.config import EMAIL_INDEX, HOT_RELOAD_TAG, MESSAGE_GROUP_INDEX, MESSAGE_STREAM_FILTER
 from tests.infrastructure.cfn import function_by_name, function_role, grants, role_statements
-from tests.infrastructure.synth import SynthesizedStage
+from tests.infrastructure.synth import REPO, SynthesizedStage
 
 TABLE_ARN = "arn:${AWS::Partition}:dynamodb:us-east-1:${AWS::AccountId}:table/"
 
@@ -237,3 +237,26 @@ def test_local_asset_is_the_sources_only(local: SynthesizedStage) -> None:
     assert (asset / "user_manager" / "handler.py").exists()
     assert not (asset / "amazondax").exists()
     assert not list(asset.rglob("__pycache__"))
+
+
+def test_local_functions_are_tagged_to_hot_reload_from_the_sources(
+    local: SynthesizedStage,
+) -> None:
+    for name, handler in functions(local):
+        _, properties = function_by_name(local.functions, name)
+        tags = {tag["Key"]: tag["Value"] for tag in properties["Tags"]}
+        # Relative to the app, as the local cloud resolves it against its project directory.
+        assert tags[HOT_RELOAD_TAG] == "lambda_src"
+        module = handler.rsplit(".", 1)[0].replace(".", "/")
+        assert (REPO / tags[HOT_RELOAD_TAG] / f"{module}.py").is_file()
+    # Only the functions carry it: not their mappings, roles, log groups or queues.
+    tagged = [
+        resource["Type"]
+        for resource in local.functions.to_json()["Resources"].values()
+        if HOT_RELOAD_TAG in str(resource.get("Properties", {}).get("Tags", ""))
+    ]
+    assert tagged == ["AWS::Lambda::Function"] * 3
+
+
+def test_prod_functions_are_not_tagged_for_hot_reload(prod: SynthesizedStage) -> None:
+    assert HOT_RELOAD_TAG not in json.dumps(prod.functions.to_json())

@@ -18,7 +18,7 @@ import pytest
 
 from localcloud import launcher
 from scripts import deploy
-from stacks.config import stage_config
+from stacks.config import HOT_RELOAD_TAG, stage_config
 from tests.localcloud.conftest import client, free_port, zip_code
 from tests.localcloud.stack_checks import (
     invoke_json,
@@ -32,7 +32,8 @@ CONFIG = stage_config("local")
 PROBE_INDEX = "deploy-probe-index"
 
 # A wrapper app over a *copy* of the repo's app: the same stacks, plus a GSI on Tasks and an
-# environment variable on user-manager. Only public entry points of `stacks` are used.
+# environment variable on user-manager, and no hot reload (it would run the repo's
+# `lambda_src/`, not the copy's). Only public entry points of `stacks` are used.
 WRAPPER_APP = textwrap.dedent(
     f"""
     import dataclasses
@@ -43,7 +44,7 @@ WRAPPER_APP = textwrap.dedent(
     from stacks.backend import build_backend
     from stacks.config import AttributeType, IndexSpec, stage_config
 
-    config = stage_config("local")
+    config = stage_config("local", {{"hot_reload": "false"}})
     tables = []
     for spec in config.tables:
         if spec.key == "tasks":
@@ -240,6 +241,9 @@ def test_a_raising_stream_handler_is_retried_then_sent_to_the_failure_queue(
     lambda_client = client("lambda", endpoint)
     name = CONFIG.functions.message_stream
     raising = "def lambda_handler(event, context):\n    raise RuntimeError('injected failure')\n"
+    # Untagged, the function runs the uploaded zip rather than the repo's working tree.
+    arn = lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    lambda_client.untag_resource(Resource=arn, TagKeys=[HOT_RELOAD_TAG])
     lambda_client.update_function_code(
         FunctionName=name,
         ZipFile=zip_code({"message_stream/__init__.py": "", "message_stream/handler.py": raising}),

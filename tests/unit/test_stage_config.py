@@ -172,3 +172,13 @@ def test_more_parallel_batches_than_reserved_executions_is_refused() -> None:
     )
     with pytest.raises(ConfigError, match="exceeds reserved_concurrency.message_stream 2"):
         broken.validate()
+
+
+def test_hot_reload_is_on_for_local_only() -> None:
+    assert stage_config("local").hot_reload is True
+    assert stage_config("prod").hot_reload is False
+    assert stage_config("local", {"hot_reload": "false"}).hot_reload is False
+    with pytest.raises(ConfigError, match="hot_reload must be true or false"):
+        stage_config("local", {"hot_reload": "later"})
+    with pytest.raises(ConfigError, match="stage prod deploys to AWS"):
+        stage_config("prod", {"hot_reload": "true"})
