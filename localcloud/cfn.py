@@ -128,9 +128,11 @@ def _resolve_update_parameters(
 
 
 def _response_create_change_set(self: Any) -> Any:
-    """moto's handler, with `UsePreviousValue` taken from `previous_values`."""
+    """moto's handler, with `UsePreviousValue` taken from `previous_values`, and
+    `ChangeSetType` defaulting to `UPDATE` as AWS's does (moto's `CREATE` made a second
+    stack of the same name)."""
     stack_name = self._get_param("StackName")
-    update_or_create = self._get_param("ChangeSetType", "CREATE")
+    update_or_create = self._get_param("ChangeSetType", "UPDATE")
     stack_body = self._get_param("TemplateBody")
     template_url = self._get_param("TemplateURL")
     stack = None
@@ -184,7 +186,12 @@ def execute_change_set(self: Backend, change_set_name: str, stack_name: str | No
         raise ChangeSetNotFound(change_set_name)
     stack = self.stacks[change_set.stack_id]
     old_exports = [export.name for export in stack.exports]
-    _EXECUTE_CHANGE_SET.original(self, change_set.change_set_id, stack_name)
+    try:
+        _EXECUTE_CHANGE_SET.original(self, change_set.change_set_id, stack_name)
+    except CloudFormationError as error:
+        _rolled_back(stack, change_set.change_set_type, error)
+        change_set.execution_status = "EXECUTE_FAILED"
+        raise
     stack._parse_template()
     stack.description = stack.template_dict.get("Description")
     stack.output_map = stack._create_output_map()
@@ -196,6 +203,31 @@ def execute_change_set(self: Backend, change_set_name: str, stack_name: str | No
     for change_set_id, other in list(self.change_sets.items()):
         if other.stack_id == stack.stack_id:
             del self.change_sets[change_set_id]
+
+
+def _rolled_back(stack: Any, operation: str, error: Exception) -> None:
+    """A failed create or update leaves the stack rolled back as CloudFormation reports it
+    (`ROLLBACK_COMPLETE` / `UPDATE_ROLLBACK_COMPLETE`), never stuck in progress."""
+    failed, rolled_back = (
+        ("CREATE_FAILED", "ROLLBACK_COMPLETE")
+        if operation == "CREATE"
+        else ("UPDATE_FAILED", "UPDATE_ROLLBACK_COMPLETE")
+    )
+    stack._add_stack_event(failed, resource_status_reason=str(error))
+    stack._add_stack_event(rolled_back)
+    stack.status = rolled_back
+
+
+def stack_update(self: Any, template: str, *args: Any, **kwargs: Any) -> None:
+    """moto's, but a refused update keeps the previous template and reads as rolled back."""
+    previous = self.template
+    try:
+        _STACK_UPDATE.original(self, template, *args, **kwargs)
+    except CloudFormationError as error:
+        self.template = previous
+        self._parse_template()
+        _rolled_back(self, "UPDATE", error)
+        raise
 
 
 def parse_and_update_resource(
@@ -230,6 +262,8 @@ def stack_delete(self: Any) -> None:
 
 
 _STACK_DELETE = Patch("cfn.stack_delete.no_resurrection", cfn_models.Stack, "delete", stack_delete)
+
+_STACK_UPDATE = Patch("cfn.stack_update.rollback", cfn_models.Stack, "update", stack_update)
 
 _PARSE_AND_UPDATE = Patch(
     "cfn.update_resource.keep_unsupported",
@@ -283,5 +317,6 @@ PATCHES = PatchSet(
         _EXECUTE_CHANGE_SET,
         _PARSE_AND_UPDATE,
         _STACK_DELETE,
+        _STACK_UPDATE,
     ],
 )

@@ -489,6 +489,36 @@ def resource_name_property_from_type(resource_type: str) -> str | None:
     return result
 
 
+def resource_map_update(
+    self: cfn_parsing.ResourceMap, template: dict[str, Any], parameters: Any = None
+) -> None:
+    """moto's, after CloudFormation's own check of the whole update: at most one GSI of an
+    `AWS::DynamoDB::Table` created or deleted (a rename is both), refused before any
+    resource of the stack changes."""
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        current = self._parsed_resources.get(logical_id)
+        if not isinstance(current, EngineTable) or current.resource_type != TABLE_TYPE:
+            continue
+        if resource.get("Type") != TABLE_TYPE:
+            continue
+        indexes = (resource.get("Properties") or {}).get("GlobalSecondaryIndexes") or []
+        names = {index.get("IndexName") for index in indexes if isinstance(index, dict)}
+        if not all(isinstance(name, str) for name in names):
+            continue  # computed names: the update itself will tell
+        if len(names ^ {g["IndexName"] for g in current.desired.gsis}) > 1:
+            raise TableUpdateError(
+                f"{logical_id}: Cannot perform more than one GSI creation or deletion in a "
+                "single update"
+            )
+    _RESOURCE_MAP_UPDATE.original(self, template, parameters)
+
+
+_RESOURCE_MAP_UPDATE = Patch(
+    "cfn.dynamodb_tables.one_gsi_per_update",
+    cfn_parsing.ResourceMap,
+    "update",
+    resource_map_update,
+)
 _CLASS_FROM_TYPE = Patch(
     "cfn.dynamodb_tables.engine", cfn_parsing, "resource_class_from_type", resource_class_from_type
 )
@@ -499,4 +529,4 @@ _NAME_FROM_TYPE = Patch(
     resource_name_property_from_type,
 )
 
-PATCHES = PatchSet("cfn_tables", [_CLASS_FROM_TYPE, _NAME_FROM_TYPE])
+PATCHES = PatchSet("cfn_tables", [_CLASS_FROM_TYPE, _NAME_FROM_TYPE, _RESOURCE_MAP_UPDATE])

@@ -223,3 +223,24 @@ def test_describing_a_deleted_stack_does_not_recreate_its_resources() -> None:
 
     create_then_delete("fixed")
     assert sqs.list_queues().get("QueueUrls", []) == []
+
+
+def test_a_change_set_without_a_type_updates_the_existing_stack() -> None:
+    cloudformation, sqs, _ = _clients()
+
+    def update_without_type(name: str) -> int:
+        cloudformation.create_stack(StackName=name, TemplateBody=_template(queue_name=name))
+        cloudformation.create_change_set(
+            StackName=name,
+            ChangeSetName="typeless",
+            TemplateBody=_template(changed=True, queue_name=name),
+        )
+        cloudformation.execute_change_set(ChangeSetName="typeless", StackName=name)
+        stacks = cloudformation.describe_stacks()["Stacks"]
+        return sum(1 for stack in stacks if stack["StackName"] == name)
+
+    with without(cfn.PATCHES), pytest.raises(ClientError, match="QueueAlreadyExists"):
+        update_without_type("plain")  # moto creates a second stack of that name
+
+    assert update_without_type("fixed") == 1
+    assert _visibility(sqs, "fixed") == "60"

@@ -130,14 +130,14 @@ def test_updates_add_and_remove_gsis_and_change_stream_ttl_and_pitr(
     properties = changed["Properties"]
     properties["AttributeDefinitions"].append({"AttributeName": "email", "AttributeType": "S"})
     properties["AttributeDefinitions"].append({"AttributeName": "owner", "AttributeType": "S"})
-    properties["GlobalSecondaryIndexes"] = [
-        _gsi("email-index", "email"),
-        _gsi("owner-index", "owner"),
-    ]
+    properties["GlobalSecondaryIndexes"] = [_gsi("email-index", "email")]
     properties["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
     properties["TimeToLiveSpecification"] = {"AttributeName": "ttl", "Enabled": True}
     properties["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": False}
     properties["Tags"] = [{"Key": "team", "Value": "data"}]
+    cloudformation.update_stack(StackName=stack, TemplateBody=_template(changed))
+    # CloudFormation adds one GSI per update: the second index is the next deploy's.
+    properties["GlobalSecondaryIndexes"].append(_gsi("owner-index", "owner"))
     cloudformation.update_stack(StackName=stack, TemplateBody=_template(changed))
 
     table = dynamodb.describe_table(TableName=name)["Table"]
@@ -163,6 +163,61 @@ def test_updates_add_and_remove_gsis_and_change_stream_ttl_and_pitr(
     cloudformation.delete_stack(StackName=stack)
 
 
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ([], ["email-index", "owner-index"]),  # two creations
+        (["email-index", "owner-index"], []),  # two deletions
+        (["email-index"], ["renamed-index"]),  # a rename: one deletion and one creation
+    ],
+)
+@pytest.mark.parametrize("via", ["update-stack", "change-set"])
+def test_more_than_one_gsi_created_or_deleted_in_one_update_is_refused_changing_nothing(
+    cloud: str, names: tuple[str, str], before: list[str], after: list[str], via: str
+) -> None:
+    stack, name = names
+    cloudformation, dynamodb = client("cloudformation", cloud), client("dynamodb", cloud)
+
+    def with_indexes(indexes: list[str]) -> dict[str, Any]:
+        resource = _table(name)
+        if indexes:
+            properties = resource["Properties"]
+            properties["AttributeDefinitions"].append(
+                {"AttributeName": "email", "AttributeType": "S"}
+            )
+            properties["GlobalSecondaryIndexes"] = [_gsi(index, "email") for index in indexes]
+        return resource
+
+    cloudformation.create_stack(StackName=stack, TemplateBody=_template(with_indexes(before)))
+    original = cloudformation.get_template(StackName=stack)["TemplateBody"]
+
+    with pytest.raises(ClientError, match="more than one GSI creation or deletion"):
+        if via == "update-stack":
+            cloudformation.update_stack(
+                StackName=stack, TemplateBody=_template(with_indexes(after))
+            )
+        else:  # as `cdk deploy` does
+            cloudformation.create_change_set(
+                StackName=stack,
+                ChangeSetName="two-indexes",
+                TemplateBody=_template(with_indexes(after)),
+            )
+            cloudformation.execute_change_set(StackName=stack, ChangeSetName="two-indexes")
+
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert _names(table, "GlobalSecondaryIndexes") == set(before)
+    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    assert described["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert cloudformation.get_template(StackName=stack)["TemplateBody"] == original
+    # Fixed to one change at a time, the next update goes through.
+    added = [index for index in after if index not in before]
+    one_step = before + added[:1] if added else before[1:]
+    cloudformation.update_stack(StackName=stack, TemplateBody=_template(with_indexes(one_step)))
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert _names(table, "GlobalSecondaryIndexes") == set(one_step)
+    cloudformation.delete_stack(StackName=stack)
+
+
 def test_a_custom_named_table_whose_key_changes_is_not_replaced(
     cloud: str, names: tuple[str, str]
 ) -> None:
@@ -170,12 +225,16 @@ def test_a_custom_named_table_whose_key_changes_is_not_replaced(
     cloudformation, dynamodb = client("cloudformation", cloud), client("dynamodb", cloud)
     resource = _table(name)
     cloudformation.create_stack(StackName=stack, TemplateBody=_template(resource))
+    original = cloudformation.get_template(StackName=stack)["TemplateBody"]
     dynamodb.put_item(TableName=name, Item={"pk": {"S": "keep"}, "sk": {"S": "me"}})
 
     changed = copy.deepcopy(resource)
     changed["Properties"]["KeySchema"] = [{"AttributeName": "pk", "KeyType": "HASH"}]
     with pytest.raises(ClientError, match="custom-named resource requires replacing"):
         cloudformation.update_stack(StackName=stack, TemplateBody=_template(changed))
+    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    assert described["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert cloudformation.get_template(StackName=stack)["TemplateBody"] == original
     table = dynamodb.describe_table(TableName=name)["Table"]
     assert len(table["KeySchema"]) == 2
     assert dynamodb.get_item(TableName=name, Key={"pk": {"S": "keep"}, "sk": {"S": "me"}})["Item"]
