@@ -118,3 +118,9 @@ def table_of(arn: str) -> str:
     if len(parts) < 2 or parts[0] != "table":
         raise ValueError(f"not a DynamoDB table ARN: {arn}")
     return parts[1]
+
+
+def stream_of_iterator(iterator: str) -> str | None:
+    """The stream ARN a shard iterator starts with (DynamoDB Local's: `<stream ARN>|...`)."""
+    arn = iterator.split("|", 1)[0]
+    return arn if arn.startswith("arn:") and "/stream/" in arn else None

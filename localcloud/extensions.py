@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from localcloud import cfn, cfn_tables, dynamodb, lambda_runner, state, streams, ttl
+from localcloud import cfn, cfn_tables, dynamodb, iam, lambda_runner, state, streams, ttl
 from localcloud.patches import PatchSet
 from localcloud.settings import Settings
 
@@ -35,8 +35,9 @@ def _open_data_dir(settings: Settings) -> tuple[state.DataDir, dict[str, object]
 
 
 def install(settings: Settings) -> Installed:
-    """Start the DynamoDB engine; install the CloudFormation fixes, Lambda runner, poller,
-    TTL sweeper; when persisting, restore the last state and start writing it."""
+    """Start the DynamoDB engine; install the CloudFormation fixes, the IAM authorizer, the
+    Lambda runner, poller, TTL sweeper; when persisting, restore the last state and start
+    writing it."""
     global _persister
     requests = state.RequestLock()
     data_dir, snapshot = _open_data_dir(settings) if settings.persist else (None, None)
@@ -46,6 +47,7 @@ def install(settings: Settings) -> Installed:
     )
     cfn.PATCHES.install()
     cfn_tables.PATCHES.install()
+    iam.install(settings.iam_mode)
     lambda_runner.install(settings)
     poller = streams.install(settings)
     ttl.install(settings, engine.client, on_delete=poller.notify)
@@ -81,4 +83,5 @@ def shutdown() -> None:
         finally:
             persister.data_dir.close()
     lambda_runner.uninstall()
+    iam.uninstall()
     dynamodb.uninstall()

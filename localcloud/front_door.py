@@ -10,6 +10,11 @@ DynamoDB Local lacks are answered by `TableExtras`; every successful item write 
 stream poller, so records reach their functions without waiting for a poll interval.
 `GetRecords` answers give the TTL sweeper's REMOVE records its service identity, and
 `POST /_localcloud/ttl/expire` runs one TTL pass now and answers what it did.
+
+A request signed with a Lambda function's credentials (`localcloud.iam`) is authorized
+against the function's role first, per table, index, stream and transaction item, and
+refused with AWS's `AccessDeniedException` when the role does not allow it;
+`GET /_localcloud/iam/report` answers what each function used and was denied.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 
 from werkzeug.wsgi import get_input_stream
 
-from localcloud import arns, ttl
+from localcloud import arns, iam, iam_dynamodb, iam_policy, ttl
 from localcloud.engine import DYNAMODB_TARGET, STREAMS_TARGET, EngineClient, EngineError
 from localcloud.table_extras import Caller, ExtrasError, TableExtras
 
@@ -84,11 +89,37 @@ def caller_of(environ: dict[str, Any]) -> Caller:
     return Caller(region=region, account=str(account), host=host)
 
 
-def error_body(code: str, message: str) -> bytes:
+def access_key_of(environ: dict[str, Any]) -> str:
+    """The access key that signed the request ('' when unsigned)."""
+    match = _CREDENTIAL.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    return match.group(1) if match else ""
+
+
+def error_body(
+    code: str, message: str, namespace: str = "com.amazonaws.dynamodb.v20120810"
+) -> bytes:
     """An error in DynamoDB's JSON shape."""
-    return json.dumps(
-        {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}
-    ).encode()
+    return json.dumps({"__type": f"{namespace}#{code}", "message": message}).encode()
+
+
+# The condition keys the front door fills when a request has them; a policy condition on
+# any other key is reported as unsupported rather than read as absent.
+FILLED_KEYS = frozenset(
+    {
+        iam_dynamodb.LEADING_KEYS,
+        iam_dynamodb.ATTRIBUTES,
+        iam_dynamodb.SELECT,
+        iam_dynamodb.RETURN_VALUES,
+        iam_dynamodb.RETURN_CONSUMED_CAPACITY,
+        iam_dynamodb.ENCLOSING_OPERATION,
+        iam_dynamodb.TAG_KEYS,
+        "aws:PrincipalArn",
+        "aws:PrincipalAccount",
+        "aws:RequestedRegion",
+        "lambda:SourceFunctionArn",
+    }
+)
+IAM_REPORT_PATH = "/_localcloud/iam/report"
 
 
 class FrontDoor:
@@ -105,10 +136,13 @@ class FrontDoor:
         self.client = client
         self.extras = extras
         self.on_write = on_write
+        self._key_schemas: dict[str, iam_dynamodb.KeySchema | None] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == ttl.EXPIRE_PATH:
             return self._expire_now(environ, start_response)
+        if environ.get("PATH_INFO") == IAM_REPORT_PATH:
+            return self._iam_report(start_response)
         if not is_dynamodb(environ):
             return self.app(environ, start_response)
         status, headers, payload = self.answer(environ, get_input_stream(environ).read())
@@ -145,6 +179,9 @@ class FrontDoor:
         """Answer one DynamoDB request: from the extras, or forwarded to the engine."""
         is_streams = target.startswith(STREAMS_TARGET)
         request: dict[str, Any] | None = None
+        denial = self._authorize(operation, body, environ, caller)
+        if denial:
+            return 400, [], error_body("AccessDeniedException", denial, "com.amazon.coral.service")
         if not is_streams and operation in TableExtras.OPERATIONS:
             return self._answer_extras(operation, self._parse(body), caller)
         if not is_streams and operation == "CreateTable":
@@ -173,6 +210,78 @@ class FrontDoor:
         kept = [(k, v) for k, v in response.headers if k.lower() not in _DROPPED_RESPONSE_HEADERS]
         return response.status, kept, payload
 
+    # -- IAM ------------------------------------------------------------------------------
+    def _key_schema(self, table: str) -> iam_dynamodb.KeySchema | None:
+        """A table's keys, for `dynamodb:LeadingKeys` (cached; None for an unknown table)."""
+        if table not in self._key_schemas:
+            try:
+                described = self.client.call("DescribeTable", {"TableName": table})["Table"]
+            except EngineError:
+                return None
+            keys = {k["KeyType"]: k["AttributeName"] for k in described["KeySchema"]}
+            self._key_schemas[table] = iam_dynamodb.KeySchema(keys["HASH"], keys.get("RANGE"))
+        return self._key_schemas[table]
+
+    def _authorize(
+        self, operation: str, body: bytes, environ: dict[str, Any], caller: Caller
+    ) -> str:
+        """'' when the request may go on; else AWS's denial message."""
+        authorizer = iam.authorizer()
+        if authorizer is None or authorizer.mode == iam.OFF:
+            return ""
+        principal = authorizer.principal(access_key_of(environ))
+        if principal is None:
+            return ""  # the account's administrator (the tutorials' fake keys)
+        try:
+            translated = iam_dynamodb.authorization_requests(
+                operation,
+                self._parse(body) or {},
+                region=caller.region,
+                account=caller.account,
+                key_schema=self._key_schema,
+                stream_arn_of_iterator=arns.stream_of_iterator,
+            )
+        except iam_dynamodb.UnsupportedOperation:
+            authorizer.note_unsupported(principal, f"dynamodb:{operation} is not checked")
+            return ""
+        except iam_dynamodb.MalformedRequest:
+            return ""  # the engine answers it with its own ValidationException
+        globals_ = {
+            "aws:PrincipalArn": (principal.role_arn,),
+            "aws:PrincipalAccount": (principal.account,),
+            "aws:RequestedRegion": (caller.region,),
+            "lambda:SourceFunctionArn": (principal.function_arn,),
+        }
+        requests = [
+            iam_policy.Request(
+                r.action,
+                r.resource,
+                {**globals_, **r.context},
+                filled_keys=FILLED_KEYS | set(r.context),
+            )
+            for r in translated
+        ]
+        denied = [check for check in authorizer.check(principal, requests) if not check.allowed]
+        if not denied:
+            return ""
+        if authorizer.mode == iam.AUDIT:
+            for check in denied:
+                log.warning("IAM audit (allowed): %s", check.message)
+            return ""
+        return denied[0].message
+
+    @staticmethod
+    def _iam_report(start_response: StartResponse) -> Iterable[bytes]:
+        """`GET /_localcloud/iam/report`: per function, what it used and was denied."""
+        authorizer = iam.authorizer()
+        answer = authorizer.report() if authorizer is not None else {"mode": iam.OFF}
+        payload = json.dumps(answer, indent=2).encode()
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
+
     def _answer_extras(
         self, operation: str, request: dict[str, Any] | None, caller: Caller
     ) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -192,9 +301,8 @@ class FrontDoor:
         """A `GetRecords` answer with the service identity on the TTL sweeper's REMOVEs."""
         if b'"REMOVE"' not in answer:
             return answer
-        # A shard iterator starts with its stream's ARN.
         iterator = str((self._parse(request) or {}).get("ShardIterator") or "")
-        stream_arn = iterator.split("|", 1)[0]
+        stream_arn = arns.stream_of_iterator(iterator) or ""
         records = json.loads(answer)
         if not ttl.annotate(stream_arn, records.get("Records") or [], ttl.STREAMS_API_IDENTITY):
             return answer
@@ -232,10 +340,12 @@ class FrontDoor:
             self.on_write()
         elif operation == "CreateTable" and request is not None:
             self.extras.table_created(request)
+            self._key_schemas.pop(str(request.get("TableName")), None)
         elif operation == "DeleteTable":
             parsed = self._parse(body) or {}
             if parsed.get("TableName"):
                 self.extras.table_deleted(str(parsed["TableName"]))
+                self._key_schemas.pop(str(parsed["TableName"]), None)
 
     @staticmethod
     def _headers(headers: list[tuple[str, str]], payload: bytes) -> list[tuple[str, str]]:

@@ -36,7 +36,7 @@ from typing import Any
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 
-from localcloud import hot_reload
+from localcloud import hot_reload, iam
 from localcloud.patches import Patch, PatchSet
 from localcloud.settings import Settings
 
@@ -269,6 +269,7 @@ class LambdaRunner:
             str(fn.reserved_concurrency),
             json.dumps(logging_config(fn), sort_keys=True),
             (fn.tags or {}).get(hot_reload.TAG, ""),
+            fn.role or "",
         ):
             digest.update(str(part).encode() + b"\0")
         return digest.hexdigest()[:16]
@@ -294,9 +295,7 @@ class LambdaRunner:
             "AWS_LAMBDA_LOG_GROUP_NAME": fn.logs_group_name,
             "AWS_REGION": fn.region,
             "AWS_DEFAULT_REGION": fn.region,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_SESSION_TOKEN": "test",
+            **self._credentials(fn),
         }
         config = logging_config(fn)
         if config.get("LogFormat") == "JSON":
@@ -307,6 +306,25 @@ class LambdaRunner:
         # Reserved: the function always talks back to this local cloud.
         env["AWS_ENDPOINT_URL"] = self.settings.endpoint
         return env
+
+    @staticmethod
+    def _credentials(fn: LambdaFunction) -> dict[str, str]:
+        """The role session's credentials: the local cloud authorizes what they sign."""
+        authorizer = iam.authorizer()
+        if authorizer is None or not fn.role:
+            return {
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_SESSION_TOKEN": "test",
+            }
+        issued = authorizer.credentials_for(
+            fn.function_name, fn.function_arn, str(fn.role), str(fn.account_id)
+        )
+        return {
+            "AWS_ACCESS_KEY_ID": issued.access_key,
+            "AWS_SECRET_ACCESS_KEY": issued.secret_key,
+            "AWS_SESSION_TOKEN": issued.session_token,
+        }
 
     def _unpack(self, fn: LambdaFunction, fingerprint: str) -> Path:
         code = getattr(fn, "code_bytes", b"")

@@ -7,6 +7,7 @@ answers on the port: LocalStack, MiniStack, a plain moto server, or our own serv
     python -m localcloud serve [--port 4566]      # the server in the foreground
     python -m localcloud snapshot NAME | restore NAME | reset | snapshots
     python -m localcloud ttl-expire [--port 4566] [--json]   # expire TTL'd items now
+    python -m localcloud iam-report [--port 4566] [--json]   # what each function used
 
 `up` keeps the cloud's state (tables, stacks, functions, queues...) in `.local-cloud/state/`
 across restarts unless `LOCALCLOUD_PERSIST=0`. `snapshot NAME` copies that state to
@@ -461,6 +462,26 @@ def reset_state(port: int, state_dir: Path) -> Path:
     return paths.data_dir
 
 
+def render_iam_report(report: dict[str, object]) -> str:
+    """`iam-report` for people: per function, its role, what was denied, what went unused."""
+    lines = [f"IAM mode: {report.get('mode')}"]
+    functions = report.get("functions")
+    if not isinstance(functions, dict) or not functions:
+        return "\n".join([*lines, "(no function has called DynamoDB yet)"])
+    for name, usage in sorted(functions.items()):
+        lines.append(f"\n{name}  (role {usage['role']})")
+        for use in usage["used"]:
+            verdict = f"DENIED x{use['denied']}" if use["denied"] else "allowed"
+            lines.append(
+                f"  {verdict:<12} {use['action']} on {use['resource']} ({use['allowed']} allowed)"
+            )
+        if usage["unused"]:
+            lines.append("  granted, never used: " + ", ".join(usage["unused"]))
+        if usage["unsupported"]:
+            lines.append("  not checked: " + "; ".join(usage["unsupported"]))
+    return "\n".join(lines)
+
+
 def list_snapshots(state_dir: Path) -> list[str]:
     """The names of the saved snapshots."""
     folder = Paths(state_dir, 0).snapshots_dir
@@ -497,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
             "reset",
             "snapshots",
             "ttl-expire",
+            "iam-report",
         ),
     )
     parser.add_argument("name", nargs="?", help="the snapshot's name (snapshot, restore)")
@@ -538,6 +560,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "snapshots":
             names = list_snapshots(args.state_dir)
             print(json.dumps(names) if args.json else "\n".join(names) or "(no snapshots)")
+            return 0
+        if args.command == "iam-report":
+            report = _get_json(f"{endpoint_url(args.port)}/_localcloud/iam/report", 10.0)
+            if not isinstance(report, dict):
+                raise LocalCloudError(f"no local cloud of ours answers on port {args.port}")
+            print(json.dumps(report, indent=2) if args.json else render_iam_report(report))
             return 0
         if args.command == "ttl-expire":
             answer = ttl.expire_now(args.port)

@@ -49,7 +49,16 @@ def build_app(port: int) -> tuple[WsgiApp, FrontDoor]:
     import moto
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from localcloud import engine, extensions, lambda_runner, settings, state, streams, ttl
+    from localcloud import (
+        engine,
+        extensions,
+        front_door,
+        lambda_runner,
+        settings,
+        state,
+        streams,
+        ttl,
+    )
     from localcloud.front_door import FrontDoor
 
     os.environ.setdefault("MOTO_PORT", str(port))
@@ -80,6 +89,7 @@ def build_app(port: int) -> tuple[WsgiApp, FrontDoor]:
             "extensions": extensions.installed_names(),
             "persistence": persister.counters() if persister is not None else None,
             "ttl": ttl.sweeper().counters(),
+            "iam": {"mode": config.iam_mode, "report": front_door.IAM_REPORT_PATH},
             "hot_reload": {
                 "enabled": config.hot_reload,
                 "folders": sorted(

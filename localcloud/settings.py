@@ -25,6 +25,13 @@ def _flag(name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be 1 or 0, got {value!r}")
 
 
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _seconds(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     if not raw:
@@ -56,6 +63,8 @@ class Settings:
     # (`LOCALCLOUD_HOT_RELOAD=0`: every function runs its deployed zip, tagged or not).
     project_dir: Path = Path.cwd()
     hot_reload: bool = True
+    # What a function's role does not allow: `enforce` (denied as on AWS), `audit`, `off`.
+    iam_mode: str = "enforce"
 
     @property
     def endpoint(self) -> str:
@@ -80,4 +89,5 @@ def from_environment() -> Settings:
         ttl_interval_s=_seconds("LOCALCLOUD_TTL_INTERVAL_S", DEFAULT_TTL_INTERVAL_S),
         project_dir=Path(os.environ.get("LOCALCLOUD_PROJECT_DIR") or Path.cwd()).resolve(),
         hot_reload=_flag("LOCALCLOUD_HOT_RELOAD", True),
+        iam_mode=_choice("LOCALCLOUD_IAM", ("enforce", "audit", "off"), "enforce"),
     )

@@ -37,3 +37,7 @@ bench-invoke: $(PY_STAMP)
 
 bench-reload: $(PY_STAMP)
 	$(PY) -m bench.reload
+
+.PHONY: iam-report
+iam-report: $(PY_STAMP) ## Per function: the DynamoDB actions it used, was denied, never used.
+	@$(LAUNCHER) iam-report --port $(LOCAL_CLOUD_PORT)

@@ -75,16 +75,40 @@ def zip_code(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def create_function(
-    endpoint: str, name: str, code: str, *, timeout: int = 5, env: dict[str, str] | None = None
-) -> str:
-    """Create a Python function whose `app.py` is `code`; return its ARN."""
+# A test function's role allows what the tests' functions call; the IAM tests pass their own.
+ALLOW_ALL = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["dynamodb:*", "sqs:*"], "Resource": "*"}],
+}
+
+
+def create_role(endpoint: str, name: str, policy: dict[str, Any] | None = ALLOW_ALL) -> str:
+    """A Lambda execution role with one inline policy (none if `policy` is None)."""
+    import json
     import uuid
 
     iam = client("iam", endpoint)
-    role = iam.create_role(
-        RoleName=f"role-{name}-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
+    role_name = f"role-{name}-{uuid.uuid4().hex[:6]}"
+    arn: str = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    if policy is not None:
+        iam.put_role_policy(
+            RoleName=role_name, PolicyName="test-access", PolicyDocument=json.dumps(policy)
+        )
+    return arn
+
+
+def create_function(
+    endpoint: str,
+    name: str,
+    code: str,
+    *,
+    timeout: int = 5,
+    env: dict[str, str] | None = None,
+    role: str | None = None,
+) -> str:
+    """Create a Python function whose `app.py` is `code` (with `role`, else one that may
+    use DynamoDB and SQS); return its ARN."""
+    role = role or create_role(endpoint, name)
     created = client("lambda", endpoint).create_function(
         FunctionName=name,
         Runtime="python3.12",

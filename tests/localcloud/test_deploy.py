@@ -4,6 +4,8 @@ variable) is deployed over it, and the original again."""
 
 from __future__ import annotations
 
+import base64
+import copy
 import json
 import shutil
 import subprocess
@@ -165,6 +167,65 @@ def _copy_app(target: Path) -> Path:
     handler = target / "lambda_src" / "user_manager" / "handler.py"
     handler.write_text(handler.read_text() + HANDLER_PATCH)
     return target
+
+
+def test_a_role_missing_the_index_grant_fails_find_by_email_with_aws_message(
+    deployed: tuple[int, Path],
+) -> None:
+    """The deployed roles are enforced: without `Users/index/*`, FIND_BY_EMAIL is denied."""
+    endpoint = launcher.endpoint_url(deployed[0])
+    name = CONFIG.functions.user_manager
+    role_arn = client("lambda", endpoint).get_function(FunctionName=name)["Configuration"]["Role"]
+    role = role_arn.rsplit("/", 1)[-1]
+    iam = client("iam", endpoint)
+    originals = {
+        policy: iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+        for policy in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    }
+    email = "sample.user.1@example.com"
+    assert invoke_json(endpoint, name, {"action": "FIND_BY_EMAIL", "email": email})[
+        "statusCode"
+    ] in (200, 404)
+    try:
+        for policy, document in originals.items():
+            narrowed = copy.deepcopy(document)
+            kept = []
+            for statement in narrowed["Statement"]:
+                resources = statement.get("Resource")
+                listed = resources if isinstance(resources, list) else [resources]
+                statement["Resource"] = [r for r in listed if "/index/" not in str(r)]
+                if statement["Resource"]:
+                    kept.append(statement)
+            narrowed["Statement"] = kept
+            iam.put_role_policy(
+                RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(narrowed)
+            )
+        response = client("lambda", endpoint).invoke(
+            FunctionName=name,
+            Payload=json.dumps({"action": "FIND_BY_EMAIL", "email": email}),
+            LogType="Tail",
+        )
+        # The handler answers a bare 500; the denial is in the function's log.
+        assert json.loads(response["Payload"].read())["statusCode"] == 500
+        answer = base64.b64decode(response["LogResult"]).decode()
+        table = CONFIG.table("users")
+        index = table.global_indexes[0].name
+        expected = (
+            f"is not authorized to perform: dynamodb:Query on resource: "
+            f"arn:aws:dynamodb:{CONFIG.region}:123456789012:table/{table.table_name}/index/"
+            f"{index} because no identity-based policy allows the dynamodb:Query action"
+        )
+        assert expected in answer, answer
+        assert "AccessDeniedException" in answer
+        assert f"assumed-role/{role}/{name}" in answer
+    finally:
+        for policy, document in originals.items():
+            iam.put_role_policy(
+                RoleName=role, PolicyName=policy, PolicyDocument=json.dumps(document)
+            )
+    assert invoke_json(endpoint, name, {"action": "FIND_BY_EMAIL", "email": email})[
+        "statusCode"
+    ] in (200, 404)
 
 
 def test_redeploy_updates_a_table_the_code_and_the_environment(
