@@ -40,7 +40,7 @@ from typing import Any
 from moto.awslambda.models import EventSourceMapping, LambdaBackend
 from moto.core.exceptions import JsonRESTError as RESTError
 
-from localcloud import arns, event_filter, lambda_runner, ttl
+from localcloud import arns, event_filter, iam, iam_policy, lambda_runner, ttl
 from localcloud.dynamodb import service
 from localcloud.engine import EngineError, EngineRequestError
 from localcloud.patches import Patch, PatchSet
@@ -706,6 +706,7 @@ def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> Ev
         )
     except EngineRequestError as error:
         raise RESTError("InvalidParameterValueException", f"Stream not found: {source}") from error
+    _check_role(func, source, spec)
     spec.update({"RegionName": self.region_name, "AccountId": self.account_id})
     spec["FunctionArn"] = func.function_arn
     esm = EventSourceMapping(spec)  # type: ignore[abstract]  # moto instantiates it too
@@ -713,6 +714,45 @@ def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> Ev
     if _poller is not None:
         _poller.ensure(esm)
     return esm
+
+
+STREAM_READ_ACTIONS = ("GetRecords", "GetShardIterator", "DescribeStream", "ListStreams")
+
+
+def _check_role(func: Any, stream_arn: str, spec: dict[str, Any]) -> None:
+    """Refuse a mapping whose function's role cannot read the stream or send to the
+    on-failure queue, as Lambda does when the mapping is created (`LOCALCLOUD_IAM`)."""
+    authorizer = iam.authorizer()
+    if authorizer is None or authorizer.mode == iam.OFF or not func.role:
+        return
+    principal = iam.Principal(
+        func.function_name, func.function_arn, str(func.role), str(func.account_id)
+    )
+    reads = [
+        iam_policy.Request(f"dynamodb:{action}", "*" if action == "ListStreams" else stream_arn)
+        for action in STREAM_READ_ACTIONS
+    ]
+    problems = []
+    if not all(check.allowed for check in authorizer.check(principal, reads)):
+        problems.append(
+            f"Cannot access stream {stream_arn}. Please ensure the role can perform the "
+            "GetRecords, GetShardIterator, DescribeStream, and ListStreams Actions on your "
+            "stream in IAM."
+        )
+    destination = ((spec.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    if destination and str(destination).startswith("arn:aws:sqs:"):
+        (send,) = authorizer.check(principal, [iam_policy.Request("sqs:SendMessage", destination)])
+        if not send.allowed:
+            problems.append(
+                "The provided execution role does not have permissions to call SendMessage on SQS"
+            )
+    if not problems:
+        return
+    if authorizer.mode == iam.AUDIT:
+        for problem in problems:
+            log.warning("IAM audit (allowed): %s", problem)
+        return
+    raise RESTError("InvalidParameterValueException", problems[0])
 
 
 def _check_filters(spec: dict[str, Any]) -> None:
@@ -725,8 +765,17 @@ def _check_filters(spec: dict[str, Any]) -> None:
 def update_event_source_mapping(
     self: LambdaBackend, uuid: str, spec: dict[str, Any]
 ) -> EventSourceMapping | None:
-    """moto's, but a `FilterCriteria` Lambda would refuse is refused (moto keeps any)."""
+    """moto's, but a `FilterCriteria` Lambda would refuse is refused (moto keeps any), and
+    so is an on-failure queue the function's role may not send to."""
     _check_filters(spec)
+    esm = self._event_source_mappings.get(uuid)
+    if (
+        esm is not None
+        and spec.get("DestinationConfig")
+        and is_dynamodb_stream(esm.event_source_arn)
+    ):
+        func = self._lambdas.get_function_by_name_or_arn_with_qualifier(esm.function_arn)
+        _check_role(func, esm.event_source_arn, spec)
     result: EventSourceMapping | None = _UPDATE_ESM.original(self, uuid, spec)
     return result
 

@@ -315,3 +315,71 @@ def test_audit_mode_allows_and_logs_each_would_be_denial(audit_cloud: LocalCloud
         in log
     )
     assert audit_cloud.health()["iam"]["mode"] == "audit"
+
+
+def _streamed_table(endpoint: str) -> tuple[str, str]:
+    name = f"iam-stream-{uuid.uuid4().hex[:8]}"
+    created = client("dynamodb", endpoint).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    return name, created["TableDescription"]["LatestStreamArn"]
+
+
+STREAM_READ = {
+    "Effect": "Allow",
+    "Action": ["dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream"],
+    "Resource": "*",
+}
+LIST_STREAMS = {"Effect": "Allow", "Action": "dynamodb:ListStreams", "Resource": "*"}
+
+
+def test_a_mapping_needs_a_role_that_can_read_the_stream(cloud: str) -> None:
+    from botocore.exceptions import ClientError
+
+    _, stream_arn = _streamed_table(cloud)
+    lambda_client = client("lambda", cloud)
+    without_list, _ = _function(cloud, _policy(STREAM_READ))
+    with pytest.raises(ClientError, match="Cannot access stream") as refused:
+        lambda_client.create_event_source_mapping(
+            FunctionName=without_list, EventSourceArn=stream_arn, StartingPosition="LATEST"
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert stream_arn in str(refused.value)
+    readable, _ = _function(cloud, _policy(STREAM_READ, LIST_STREAMS))
+    created = lambda_client.create_event_source_mapping(
+        FunctionName=readable, EventSourceArn=stream_arn, StartingPosition="LATEST"
+    )
+    lambda_client.delete_event_source_mapping(UUID=created["UUID"])
+
+
+def test_an_on_failure_queue_needs_send_message_in_the_role(cloud: str) -> None:
+    from botocore.exceptions import ClientError
+
+    _, stream_arn = _streamed_table(cloud)
+    queue = client("sqs", cloud).create_queue(QueueName=f"iam-{uuid.uuid4().hex[:8]}")
+    queue_arn = client("sqs", cloud).get_queue_attributes(
+        QueueUrl=queue["QueueUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    lambda_client = client("lambda", cloud)
+    mapping = {
+        "EventSourceArn": stream_arn,
+        "StartingPosition": "LATEST",
+        "DestinationConfig": {"OnFailure": {"Destination": queue_arn}},
+    }
+    no_send, _ = _function(cloud, _policy(STREAM_READ, LIST_STREAMS))
+    with pytest.raises(ClientError, match="does not have permissions to call SendMessage on SQS"):
+        lambda_client.create_event_source_mapping(FunctionName=no_send, **mapping)
+    sender, _ = _function(
+        cloud,
+        _policy(
+            STREAM_READ,
+            LIST_STREAMS,
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
+        ),
+    )
+    created = lambda_client.create_event_source_mapping(FunctionName=sender, **mapping)
+    lambda_client.delete_event_source_mapping(UUID=created["UUID"])
