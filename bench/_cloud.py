@@ -48,22 +48,44 @@ def client(service: str, endpoint: str) -> Any:
     )
 
 
-def create_function(endpoint: str, name: str, code: str, env: dict[str, str]) -> None:
+# The benchmarks' functions may use DynamoDB and SQS: the local cloud enforces the role.
+BENCH_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["dynamodb:*", "sqs:*"], "Resource": "*"}],
+}
+
+
+def create_role(endpoint: str, name: str) -> str:
+    """An execution role for benchmark function `name`, allowed `BENCH_POLICY`."""
+    iam = client("iam", endpoint)
+    role_name = f"bench-{name}"
+    arn: str = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=role_name, PolicyName="bench", PolicyDocument=json.dumps(BENCH_POLICY)
+    )
+    return arn
+
+
+def create_function(
+    endpoint: str,
+    name: str,
+    code: str,
+    env: dict[str, str],
+    tags: dict[str, str] | None = None,
+) -> None:
     """A Python function whose `app.py` is `code`."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", code)
-    role = client("iam", endpoint).create_role(
-        RoleName=f"bench-{name}", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
     client("lambda", endpoint).create_function(
         FunctionName=name,
         Runtime="python3.12",
-        Role=role,
+        Role=create_role(endpoint, name),
         Handler="app.handler",
         Code={"ZipFile": buffer.getvalue()},
         Timeout=10,
         Environment={"Variables": env},
+        Tags=tags or {},
     )
 
 

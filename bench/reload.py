@@ -10,16 +10,14 @@ to `bench/results/reload.json` as median, min and max. Target: median under 1 s.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import statistics
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
-from bench._cloud import client, local_cloud_on_free_port, write_result
+from bench._cloud import client, create_function, local_cloud_on_free_port, write_result
 from localcloud.hot_reload import POLL_INTERVAL_S
 from stacks.config import HOT_RELOAD_TAG
 
@@ -43,24 +41,6 @@ def _save(folder: Path, version: int) -> None:
     (folder / "app.py").write_text(HANDLER.format(version=version))
 
 
-def _create_function(endpoint: str) -> None:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", HANDLER.format(version=-1))
-    role = client("iam", endpoint).create_role(
-        RoleName=f"bench-{FUNCTION}", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
-    client("lambda", endpoint).create_function(
-        FunctionName=FUNCTION,
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.handler",
-        Code={"ZipFile": buffer.getvalue()},
-        Timeout=10,
-        Tags={HOT_RELOAD_TAG: SOURCE_FOLDER},
-    )
-
-
 def measure(edits: int) -> dict[str, object]:
     """Seconds from each save to the first invoke that answers with the saved version."""
     with tempfile.TemporaryDirectory(prefix="bench-reload-") as project:
@@ -71,7 +51,13 @@ def measure(edits: int) -> dict[str, object]:
         os.environ["LOCALCLOUD_PROJECT_DIR"] = project  # the server inherits it
         try:
             with local_cloud_on_free_port() as endpoint:
-                _create_function(endpoint)
+                create_function(
+                    endpoint,
+                    FUNCTION,
+                    HANDLER.format(version=-1),
+                    {},
+                    tags={HOT_RELOAD_TAG: SOURCE_FOLDER},
+                )
                 lambda_client = client("lambda", endpoint)
 
                 def version() -> int:

@@ -48,6 +48,7 @@ from botocore.exceptions import ClientError
 from bench._cloud import (
     REGION,
     REPO,
+    create_role,
     health,
     local_cloud_on_free_port,
     percentile,
@@ -160,9 +161,7 @@ def deploy(endpoint: str) -> Deployment:
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
-    role = aws("iam", endpoint).create_role(
-        RoleName=f"{FUNCTION_NAME}-role", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
+    role = create_role(endpoint, FUNCTION_NAME)
     lambda_client = aws("lambda", endpoint)
     function_arn: str = lambda_client.create_function(
         FunctionName=FUNCTION_NAME,
