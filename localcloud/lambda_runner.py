@@ -1,7 +1,8 @@
 """Run Python Lambdas in-process without Docker: warm worker processes per function version.
 
 Replaces `moto.awslambda.models.LambdaFunction._invoke_lambda` (and `invoke`, for the
-invocation types and Lambda's error header). For each function version and code/config
+invocation types, Lambda's error header and payload limits; and moto's Invoke handler, whose
+response limit is not Lambda's). For each function version and code/config
 fingerprint there is one `FunctionPool`: the deployed zip (`code_bytes`) is unpacked once,
 and each worker (`localcloud/lambda_worker.py`) imports the handler once and serves many
 invocations, like a warm Lambda container. Concurrent invocations get more workers, up to
@@ -32,9 +33,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.responses import LambdaResponse
+from moto.core.common_types import TYPE_RESPONSE
+from moto.utilities.aws_headers import amz_crc32
 
 from localcloud import hot_reload, iam
 from localcloud.patches import Patch, PatchSet
@@ -45,6 +50,16 @@ log = logging.getLogger("localcloud.lambda")
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
 INIT_TIMEOUT_S = 30.0
 LOG_TAIL_BYTES = 4096
+# Lambda's Invoke quotas: any request body; the payload of `InvocationType=Event`; a response
+# (6 MiB and the 100 bytes the runtime interface allows over it).
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
+MAX_EVENT_PAYLOAD_BYTES = 1024 * 1024
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
+RESPONSE_TOO_LARGE = {
+    "errorMessage": "Response payload size exceeded maximum allowed payload size "
+    f"({MAX_RESPONSE_BYTES} bytes).",
+    "errorType": "Function.ResponseSizeTooLarge",
+}
 
 
 class TooManyRequestsException(LambdaClientError):
@@ -53,6 +68,15 @@ class TooManyRequestsException(LambdaClientError):
     def __init__(self, message: str) -> None:
         super().__init__("TooManyRequestsException", message)
         self.code = 429
+
+
+class UserError(LambdaClientError):
+    """A request Lambda refuses as the caller's fault, with its body `{"Type": "User", ...}`."""
+
+    def __init__(self, status: int, error_type: str, message: str) -> None:
+        super().__init__(error_type, message)
+        self.code = status
+        self.description = json.dumps({"Type": "User", "message": message})
 
 
 class PoolClosed(Exception):
@@ -530,8 +554,11 @@ class LambdaRunner:
         worker.invocations += 1
         logs = str(reply.get("logs", ""))
         if reply.get("ok"):
+            payload = str(reply["result"]).encode()
+            if len(payload) > MAX_RESPONSE_BYTES:
+                return self._error_outcome(request_id, RESPONSE_TOO_LARGE, logs, started)
             return Outcome(
-                payload=str(reply["result"]).encode(),
+                payload=payload,
                 function_error=False,
                 logs=logs,
                 request_id=request_id,
@@ -669,10 +696,45 @@ def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, 
     return outcome.payload.decode(), outcome.function_error, outcome.logs
 
 
+def invocation_event(body: str | bytes | None, invocation_type: str) -> Any:
+    """The event of an Invoke request (`{}` for an empty body), or Lambda's refusal of it."""
+    payload = body.encode() if isinstance(body, str) else body or b""
+    if len(payload) > MAX_REQUEST_BYTES:
+        raise UserError(
+            413,
+            "RequestEntityTooLargeException",
+            f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction "
+            "operation",
+        )
+    if invocation_type == "Event" and len(payload) > MAX_EVENT_PAYLOAD_BYTES:
+        raise UserError(
+            413,
+            "RequestEntityTooLargeException",
+            f"{len(payload)} byte payload is too large for the Event invocation type "
+            f"(limit {MAX_EVENT_PAYLOAD_BYTES} bytes)",
+        )
+    if not payload:
+        return {}
+    try:
+        return json.loads(payload, parse_constant=_refuse_constant)
+    except ValueError as error:  # also a UnicodeDecodeError: the body is not UTF-8
+        raise UserError(
+            400,
+            "InvalidRequestContentException",
+            f"Could not parse request body into json: Could not parse payload into json: {error}",
+        ) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    """`NaN` and `Infinity` are Python's JSON, not Lambda's."""
+    raise ValueError(f"Non-standard token '{name}'")
+
+
 def _invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> Any:
-    """moto's `invoke`, with `Unhandled` errors, `Event`/`DryRun` and the log tail."""
-    event = json.loads(body) if body else {}
+    """moto's `invoke`, with the payload limits, `Unhandled` errors, `Event`/`DryRun` and the
+    log tail."""
     invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+    event = invocation_event(body, invocation_type)
     if invocation_type == "DryRun":
         return b""
     if invocation_type == "Event":
@@ -685,6 +747,42 @@ def _invoke(self: LambdaFunction, body: Any, request_headers: Any, response_head
     tail = outcome.logs.encode()[-LOG_TAIL_BYTES:]
     response_headers["x-amz-log-result"] = base64.b64encode(tail).decode()
     return outcome.payload
+
+
+@amz_crc32
+def _invoke_response(self: LambdaResponse) -> TYPE_RESPONSE:
+    """moto's Invoke handler without its response limit (6,000,000 bytes by `sys.getsizeof`,
+    below Lambda's); `LambdaRunner` applies Lambda's."""
+    response_headers: dict[str, str] = {}
+    function_name = unquote(self.path.rsplit("/", 2)[-2])
+    payload = self.backend.invoke(
+        function_name, self._get_param("qualifier"), self.body, self.headers, response_headers
+    )
+    assert payload is not None  # `get_function` raised for a missing function
+    invocation_type = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+    status = {"Event": 202, "DryRun": 204}.get(invocation_type, 200)
+    response_headers["status"] = str(status)
+    response_headers["content-type"] = "application/json"
+    if self.headers.get("X-Amz-Log-Type") != "Tail":
+        response_headers.pop("x-amz-log-result", None)
+    return status, response_headers, payload
+
+
+def _setup_class(
+    self: LambdaResponse,
+    request: Any,
+    full_url: str | None = None,
+    headers: Any = None,
+    use_raw_body: bool | None = None,
+) -> None:
+    """moto's, keeping an Invoke's body as bytes: moto decoded it as UTF-8 and crashed on a
+    payload that is not."""
+    if use_raw_body is None and request.path.endswith("/invocations"):
+        use_raw_body = True
+    _SETUP_CLASS.original(self, request, full_url, headers, use_raw_body)
+
+
+_SETUP_CLASS = Patch("lambda.invoke.raw_payload", LambdaResponse, "setup_class", _setup_class)
 
 
 def _delete_function(self: LambdaBackend, function_name: str, qualifier: str | None = None) -> None:
@@ -708,7 +806,9 @@ PATCHES = PatchSet(
     "lambda",
     [
         Patch("lambda.invoke_lambda.in_process", LambdaFunction, "_invoke_lambda", _invoke_lambda),
-        Patch("lambda.invoke.headers", LambdaFunction, "invoke", _invoke),
+        Patch("lambda.invoke.headers_and_limits", LambdaFunction, "invoke", _invoke),
+        Patch("lambda.invoke.response_limit", LambdaResponse, "invoke", _invoke_response),
+        _SETUP_CLASS,
         _DELETE,
         _INIT,
         _CREATE_FROM_CFN,

@@ -6,13 +6,19 @@ import base64
 import json
 import os
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
+from moto import mock_aws
 
-from tests.localcloud.conftest import client, create_function, zip_code
+from localcloud import lambda_runner
+from localcloud.patches import without
+from tests.localcloud.conftest import REGION, client, create_function, zip_code
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -56,6 +62,23 @@ def _invoke(endpoint: str, name: str, event: dict[str, Any]) -> tuple[dict[str, 
     )
     payload = json.loads(response["Payload"].read())
     return response, payload
+
+
+def _log_messages(endpoint: str, name: str) -> list[str]:
+    """Every log event of the function so far (none before its first invocation)."""
+    logs = client("logs", endpoint)
+    group = f"/aws/lambda/{name}"
+    if not logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]:
+        return []
+    messages: list[str] = []
+    for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]:
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])
+        messages += [event["message"] for event in events["events"]]
+    return messages
+
+
+def _invocations(endpoint: str, name: str) -> int:
+    return sum(m.startswith("START RequestId:") for m in _log_messages(endpoint, name))
 
 
 def _alive(pid: int) -> bool:
@@ -110,13 +133,7 @@ def test_handler_error_is_lambda_shaped_and_logged(cloud: str) -> None:
     assert payload["errorMessage"] == "the handler failed on purpose"
     assert any("app.py" in frame for frame in payload["stackTrace"])
 
-    logs = client("logs", cloud)
-    messages: list[str] = []
-    for stream in logs.describe_log_streams(logGroupName="/aws/lambda/failing")["logStreams"]:
-        events = logs.get_log_events(
-            logGroupName="/aws/lambda/failing", logStreamName=stream["logStreamName"]
-        )["events"]
-        messages += [event["message"] for event in events]
+    messages = _log_messages(cloud, "failing")
     assert "[ERROR] ValueError: the handler failed on purpose" in messages
     assert "printed line" in messages
     assert any(m.startswith("REPORT RequestId:") for m in messages)
@@ -243,3 +260,171 @@ def handler(event, context):
         ("INFO", "structured hello", "app")
     ]
     assert records[0]["requestId"] in lines[0]  # the START line names the same request
+
+
+# -- Lambda's payload limits ------------------------------------------------------------------
+SIZED = """
+def handler(event, context):
+    if "respond_bytes" in event:
+        return "x" * (event["respond_bytes"] - 2)  # a JSON string: its quotes are the other 2
+    return {"keys": sorted(event), "pad": len(event.get("pad", ""))}
+"""
+
+
+def _padded(size: int) -> bytes:
+    """A JSON object of exactly `size` bytes."""
+    payload = json.dumps({"pad": "x" * (size - len('{"pad": ""}'))}).encode()
+    assert len(payload) == size
+    return payload
+
+
+def _retrying_lambda(endpoint: str) -> Any:
+    """A Lambda client with the SDK's standard retries, to show a refusal is not retried."""
+    return boto3.client(
+        "lambda",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"mode": "standard", "max_attempts": 5}, read_timeout=60),
+    )
+
+
+def _refusal(error: ClientError, status: int) -> tuple[str, str]:
+    """The code and message of a refused Invoke, after checking it is Lambda-shaped JSON
+    that the SDK did not retry."""
+    response: dict[str, Any] = error.response
+    metadata = response["ResponseMetadata"]
+    assert metadata["HTTPStatusCode"] == status
+    assert metadata["RetryAttempts"] == 0
+    assert metadata["HTTPHeaders"]["content-type"] == "application/json"
+    code = response["Error"]["Code"]
+    assert metadata["HTTPHeaders"]["x-amzn-errortype"] == code
+    return code, response["Error"]["Message"]
+
+
+def test_request_payload_up_to_6_mb_runs_and_a_byte_more_is_refused(cloud: str) -> None:
+    create_function(cloud, "big-request", SIZED)
+    lambda_client = _retrying_lambda(cloud)
+
+    at_limit = lambda_client.invoke(FunctionName="big-request", Payload=_padded(6_291_456))
+    assert json.loads(at_limit["Payload"].read())["pad"] == 6_291_456 - len('{"pad": ""}')
+
+    with pytest.raises(ClientError) as refused:
+        lambda_client.invoke(FunctionName="big-request", Payload=_padded(6_291_457))
+    assert _refusal(refused.value, 413) == (
+        "RequestEntityTooLargeException",
+        "Request must be smaller than 6291456 bytes for the InvokeFunction operation",
+    )
+    assert _invocations(cloud, "big-request") == 1
+
+
+def test_asynchronous_payload_limit_is_1_mb(cloud: str) -> None:
+    create_function(cloud, "big-event", SIZED)
+    lambda_client = _retrying_lambda(cloud)
+
+    queued = lambda_client.invoke(
+        FunctionName="big-event", InvocationType="Event", Payload=_padded(1_048_576)
+    )
+    assert queued["StatusCode"] == 202
+    with pytest.raises(ClientError) as refused:
+        lambda_client.invoke(
+            FunctionName="big-event", InvocationType="Event", Payload=_padded(1_048_577)
+        )
+    assert _refusal(refused.value, 413) == (
+        "RequestEntityTooLargeException",
+        "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)",
+    )
+
+
+@pytest.mark.parametrize("payload", [b"not json", b'{"open": ', b"NaN", b"\xff\xfe"])
+def test_payload_that_is_not_json_is_refused_before_the_function_runs(
+    cloud: str, payload: bytes
+) -> None:
+    name = f"strict-{uuid.uuid4().hex[:8]}"
+    create_function(cloud, name, SIZED)
+    lambda_client = _retrying_lambda(cloud)
+
+    with pytest.raises(lambda_client.exceptions.InvalidRequestContentException) as refused:
+        lambda_client.invoke(FunctionName=name, Payload=payload)
+    code, message = _refusal(refused.value, 400)
+    assert code == "InvalidRequestContentException"
+    assert message.startswith("Could not parse request body into json: Could not parse payload")
+    assert refused.value.response["Type"] == "User"
+    assert _invocations(cloud, name) == 0
+
+    empty = lambda_client.invoke(FunctionName=name, Payload=b"")
+    assert json.loads(empty["Payload"].read()) == {"keys": [], "pad": 0}  # the event is {}
+    assert _invocations(cloud, name) == 1
+
+
+def test_response_over_the_limit_is_an_unhandled_function_error(cloud: str) -> None:
+    create_function(cloud, "big-response", SIZED, timeout=30)
+    lambda_client = _retrying_lambda(cloud)
+
+    def respond(size: int) -> tuple[dict[str, Any], bytes]:
+        response = lambda_client.invoke(
+            FunctionName="big-response", Payload=json.dumps({"respond_bytes": size})
+        )
+        return response, response["Payload"].read()
+
+    at_limit, body = respond(6_291_556)
+    assert "FunctionError" not in at_limit
+    assert len(body) == 6_291_556
+
+    over, body = respond(6_291_557)
+    assert over["StatusCode"] == 200
+    assert over["FunctionError"] == "Unhandled"
+    assert json.loads(body) == {
+        "errorMessage": "Response payload size exceeded maximum allowed payload size "
+        "(6291556 bytes).",
+        "errorType": "Function.ResponseSizeTooLarge",
+    }
+
+
+def _moto_lambda() -> Any:
+    """A Lambda client of in-process moto, with one function, `moto-alone`."""
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="moto-alone", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    lambda_client = boto3.client(
+        "lambda", region_name=REGION, config=Config(retries={"max_attempts": 1})
+    )
+    lambda_client.create_function(
+        FunctionName="moto-alone",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": zip_code({"app.py": SIZED})},
+    )
+    return lambda_client
+
+
+def test_moto_alone_crashes_on_a_payload_that_is_not_json(aws_env: None) -> None:
+    """moto decodes the body as UTF-8 and parses it unchecked: the errors escape (an HTML
+    500 from a server, retried by the SDK) instead of `InvalidRequestContentException`
+    (a moto change fails this)."""
+    with without(lambda_runner.PATCHES), mock_aws():
+        lambda_client = _moto_lambda()
+        with pytest.raises(json.JSONDecodeError):
+            lambda_client.invoke(FunctionName="moto-alone", Payload=b"not json")
+        with pytest.raises(UnicodeDecodeError):
+            lambda_client.invoke(FunctionName="moto-alone", Payload=b"\xff")
+
+
+def test_moto_alone_has_no_request_limits_and_cuts_responses_too_soon(aws_env: None) -> None:
+    """moto takes a payload of any size, and replaces a response of 6,000,000 bytes (over its
+    `sys.getsizeof` threshold), which Lambda returns (a moto change fails this)."""
+    # moto's Docker-free backend answers each invocation with its payload.
+    with without(lambda_runner.PATCHES), mock_aws(config={"lambda": {"use_docker": False}}):
+        lambda_client = _moto_lambda()
+        too_big = b"x" * 6_291_457
+        for invocation_type, status in (("RequestResponse", 200), ("Event", 202)):
+            response = lambda_client.invoke(
+                FunctionName="moto-alone", InvocationType=invocation_type, Payload=too_big
+            )
+            assert response["StatusCode"] == status
+
+        echoed = lambda_client.invoke(FunctionName="moto-alone", Payload=b"x" * 6_000_000)
+        assert echoed["FunctionError"] == "Unhandled"
+        assert json.loads(echoed["Payload"].read())["errorType"] == "Function.ResponseSizeTooLarge"
