@@ -18,6 +18,10 @@ last); the seeder and the floor then alternate for `--rounds` rounds and their m
 reported, with every round's figure. The loop runs once over all the items. The machine is
 shared, so the load average at the start and end is recorded beside the figures.
 
+Both engines run in memory, so the ratio is the front door's cost alone. The local cloud as
+`make up` starts it (persisting: DynamoDB Local on its database files) is timed too, the
+seeder only, and recorded beside it as `persisting` (no target; the price of durability).
+
 Targets: seeder >= 10x loop; floor <= 1.25x seeder (issue 6); local cloud >= 0.8x DynamoDB
 Local directly for the seeder, the scan and the parallel scan (issue 17).
 Results: bench/results/seed.json.
@@ -81,13 +85,14 @@ def message_items(count: int) -> list[WireItem]:
 
 
 @contextmanager
-def local_cloud() -> Iterator[str]:
-    """The local cloud (front door + DynamoDB Local + moto) as its own process on a free port."""
+def local_cloud(*, persist: bool = False) -> Iterator[str]:
+    """The local cloud (front door + DynamoDB Local + moto) as its own process on a free port,
+    its engine in memory like the direct one (like with like), or on its database files."""
     from localcloud import launcher
 
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="bench-seed-") as state:
-        endpoint, _ = launcher.start(port, Path(state))
+        endpoint, _ = launcher.start(port, Path(state), persist=persist)
         try:
             yield endpoint.url
         finally:
@@ -172,6 +177,13 @@ def timed_scan(target: Target, segments: int) -> float:
     return seen / elapsed
 
 
+def measure_seeder(endpoint: str, items: Sequence[WireItem]) -> float:
+    """The seeder's items per second (after a warm-up), nothing else."""
+    target = resolve_target("local", endpoint)
+    timed_write(target, items[: min(len(items), 5000)], run_seeder)
+    return timed_write(target, items, run_seeder)
+
+
 def measure(endpoint: str, items: Sequence[WireItem], segments: int, rounds: int) -> dict[str, Any]:
     """The three writes and the two scans against one engine."""
     target = resolve_target("local", endpoint)
@@ -222,8 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--engines",
-        default="local_cloud,dynamodb_local",
-        help="comma-separated: local_cloud, dynamodb_local",
+        default="local_cloud,dynamodb_local,persisting",
+        help="comma-separated: local_cloud, dynamodb_local, persisting",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -239,6 +251,16 @@ def main(argv: list[str] | None = None) -> int:
         with Engine() as engine:
             results["dynamodb_local"] = measure(engine.endpoint, items, args.segments, args.rounds)
         print(json.dumps(results["dynamodb_local"]), flush=True)
+    if "persisting" in engines:
+        # `make up`'s default: DynamoDB Local on its database files (`-dbPath`), every
+        # acknowledged write on disk.
+        with local_cloud(persist=True) as endpoint:
+            persisting = measure_seeder(endpoint, items)
+        results["persisting"] = {"seeder_items_per_s": round(persisting, 1)}
+        if "local_cloud" in results:
+            in_memory = results["local_cloud"]["seeder_items_per_s"]
+            results["persisting"]["vs_in_memory"] = round(persisting / in_memory, 3)
+        print(json.dumps(results["persisting"]), flush=True)
     if {"local_cloud", "dynamodb_local"} <= set(results):
         cloud, direct = results["local_cloud"], results["dynamodb_local"]
         ratios = {

@@ -12,13 +12,15 @@ stream poller, so records reach their functions without waiting for a poll inter
 `POST /_localcloud/ttl/expire` runs one TTL pass now and answers what it did.
 
 A request signed with a Lambda function's credentials (`localcloud.iam`) is authorized
-against the function's role first, per table, index, stream and transaction item, and
-refused with AWS's `AccessDeniedException` when the role does not allow it;
+against the function's role first: DynamoDB's per table, index, stream and transaction item
+(`iam_dynamodb`), SQS, SNS, S3, Lambda and CloudWatch Logs calls as `iam_services` maps them;
+it is refused with AWS's denial in the service's protocol when the role does not allow it;
 `GET /_localcloud/iam/report` answers what each function used and was denied.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -30,7 +32,7 @@ from typing import Any
 
 from werkzeug.wsgi import get_input_stream
 
-from localcloud import arns, iam, iam_dynamodb, iam_policy, ttl
+from localcloud import arns, iam, iam_dynamodb, iam_policy, iam_services, ttl
 from localcloud.engine import DYNAMODB_TARGET, STREAMS_TARGET, EngineClient, EngineError
 from localcloud.table_extras import Caller, ExtrasError, TableExtras
 
@@ -103,9 +105,12 @@ def error_body(
 
 
 # The condition keys the front door fills when a request has them; a policy condition on
-# any other key is reported as unsupported rather than read as absent.
+# any other key is reported as unsupported rather than read as absent. `aws:SourceArn` is
+# known and absent, as AWS leaves it out of requests signed with a role session's
+# credentials (it is there only when a service calls on a resource's behalf).
 FILLED_KEYS = frozenset(
     {
+        "aws:SourceArn",
         iam_dynamodb.LEADING_KEYS,
         iam_dynamodb.ATTRIBUTES,
         iam_dynamodb.SELECT,
@@ -144,6 +149,11 @@ class FrontDoor:
         if environ.get("PATH_INFO") == IAM_REPORT_PATH:
             return self._iam_report(start_response)
         if not is_dynamodb(environ):
+            denial = self._authorize_service(environ)
+            if denial is not None:
+                status, headers, payload = denial
+                start_response(f"{status} {reason_phrase(status)}".strip(), headers)
+                return [payload]
             return self.app(environ, start_response)
         status, headers, payload = self.answer(environ, get_input_stream(environ).read())
         start_response(f"{status} {reason_phrase(status)}".strip(), headers)
@@ -246,6 +256,42 @@ class FrontDoor:
             return ""
         except iam_dynamodb.MalformedRequest:
             return ""  # the engine answers it with its own ValidationException
+        return self._decide(authorizer, principal, translated, caller)
+
+    def _authorize_service(
+        self, environ: dict[str, Any]
+    ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """None when a request for moto's services may go on; else AWS's denial answer."""
+        authorizer = iam.authorizer()
+        if authorizer is None or authorizer.mode == iam.OFF:
+            return None
+        principal = authorizer.principal(access_key_of(environ))
+        if principal is None:
+            return None
+        body = get_input_stream(environ).read()
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+        environ["CONTENT_LENGTH"] = str(len(body))
+        caller = caller_of(environ)
+        try:
+            translated = iam_services.authorization_requests(
+                environ, body, region=caller.region, account=caller.account
+            )
+        except iam_dynamodb.UnsupportedOperation as error:
+            authorizer.note_unsupported(principal, str(error))
+            return None
+        except iam_dynamodb.MalformedRequest:
+            return None  # moto answers it
+        message = self._decide(authorizer, principal, translated, caller)
+        return iam_services.denial_response(environ, message) if message else None
+
+    @staticmethod
+    def _decide(
+        authorizer: iam.Authorizer,
+        principal: iam.Principal,
+        translated: list[iam_dynamodb.AuthorizationRequest],
+        caller: Caller,
+    ) -> str:
+        """'' when every request is allowed (or the mode is audit); else the first denial."""
         globals_ = {
             "aws:PrincipalArn": (principal.role_arn,),
             "aws:PrincipalAccount": (principal.account,),

@@ -19,19 +19,18 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ACCOUNT = "123456789012"
 
-# Runs one DynamoDB call named by the event and answers what happened.
+# Runs one call (DynamoDB unless the event names another service) and answers what happened.
 CALLER = """
 import json
 
 import boto3
 from botocore.exceptions import ClientError
 
-ddb = boto3.client("dynamodb")
-
 
 def handler(event, context):
+    service = boto3.client(event.get("service", "dynamodb"))
     try:
-        answer = getattr(ddb, event["call"])(**event["args"])
+        answer = getattr(service, event["call"])(**event["args"])
     except ClientError as error:
         failure = error.response["Error"]
         return {"error": failure["Code"], "message": failure["Message"]}
@@ -76,9 +75,12 @@ def _function(endpoint: str, policy: dict[str, Any]) -> tuple[str, str]:
     return name, role
 
 
-def _call(endpoint: str, function: str, call: str, **args: Any) -> dict[str, Any]:
+def _call(
+    endpoint: str, function: str, call: str, service: str = "dynamodb", **args: Any
+) -> dict[str, Any]:
+    event = {"service": service, "call": call, "args": args}
     response = client("lambda", endpoint).invoke(
-        FunctionName=function, Payload=json.dumps({"call": call, "args": args}).encode()
+        FunctionName=function, Payload=json.dumps(event).encode()
     )
     assert "FunctionError" not in response, response["Payload"].read()
     result: dict[str, Any] = json.loads(response["Payload"].read())
@@ -383,3 +385,72 @@ def test_an_on_failure_queue_needs_send_message_in_the_role(cloud: str) -> None:
     )
     created = lambda_client.create_event_source_mapping(FunctionName=sender, **mapping)
     lambda_client.delete_event_source_mapping(UUID=created["UUID"])
+
+
+def test_calls_to_other_services_are_authorized_against_the_role_too(cloud: str) -> None:
+    sqs, s3 = client("sqs", cloud), client("s3", cloud)
+    queue = sqs.create_queue(QueueName=f"iam-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    bucket = f"iam-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="readable/a.txt", Body=b"a")
+    s3.put_object(Bucket=bucket, Key="secret/b.txt", Body=b"b")
+    target, _ = _function(
+        cloud, _policy({"Effect": "Allow", "Action": "dynamodb:ListTables", "Resource": "*"})
+    )
+    function, role = _function(
+        cloud,
+        _policy(
+            {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/readable/*",
+            },
+        ),
+    )
+    sent = _call(cloud, function, "send_message", "sqs", QueueUrl=queue, MessageBody="hi")
+    assert sent["ok"]
+    purge = _call(cloud, function, "purge_queue", "sqs", QueueUrl=queue)
+    assert purge["error"] == "AccessDenied"
+    assert purge["message"] == _denied(
+        role,
+        function,
+        "sqs:PurgeQueue",
+        queue_arn,
+        "because no identity-based policy allows the sqs:PurgeQueue action",
+    )
+    assert _call(cloud, function, "get_object", "s3", Bucket=bucket, Key="readable/a.txt")["ok"]
+    secret = _call(cloud, function, "get_object", "s3", Bucket=bucket, Key="secret/b.txt")
+    assert secret["error"] == "AccessDenied"
+    assert f"arn:aws:s3:::{bucket}/secret/b.txt" in secret["message"]
+    invoked = _call(cloud, function, "invoke", "lambda", FunctionName=target, Payload="{}")
+    assert invoked["error"] == "AccessDeniedException"
+    assert "lambda:InvokeFunction" in invoked["message"]
+    # the message sent is there; the purge changed nothing
+    received = sqs.receive_message(QueueUrl=queue)["Messages"]
+    assert [m["Body"] for m in received] == ["hi"]
+
+
+def test_source_arn_is_absent_from_a_functions_own_calls_as_on_aws(cloud: str) -> None:
+    table = _table(cloud)
+    function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:whatever"
+
+    def allowed(operator: str) -> bool:
+        function, _ = _function(
+            cloud,
+            _policy(
+                {
+                    "Effect": "Allow",
+                    "Action": "dynamodb:DescribeTable",
+                    "Resource": _arn(table),
+                    "Condition": {operator: {"aws:SourceArn": function_arn}},
+                }
+            ),
+        )
+        return bool(_call(cloud, function, "describe_table", TableName=table).get("ok"))
+
+    assert not allowed("ArnEquals")
+    assert allowed("ArnEqualsIfExists")
