@@ -76,7 +76,7 @@ def _function(endpoint: str, policy: dict[str, Any]) -> tuple[str, str]:
 
 
 def _call(
-    endpoint: str, function: str, call: str, service: str = "dynamodb", **args: Any
+    endpoint: str, function: str, call: str, *, service: str = "dynamodb", **args: Any
 ) -> dict[str, Any]:
     event = {"service": service, "call": call, "args": args}
     response = client("lambda", endpoint).invoke(
@@ -130,7 +130,7 @@ def test_a_function_may_do_what_its_role_allows_and_nothing_else(cloud: str) -> 
 
 def test_an_index_needs_its_own_arn_in_the_policy(cloud: str) -> None:
     table = _table(cloud, index=True)
-    query = {
+    query: dict[str, Any] = {
         "TableName": table,
         "IndexName": "email-index",
         "KeyConditionExpression": "email = :e",
@@ -411,9 +411,9 @@ def test_calls_to_other_services_are_authorized_against_the_role_too(cloud: str)
             },
         ),
     )
-    sent = _call(cloud, function, "send_message", "sqs", QueueUrl=queue, MessageBody="hi")
+    sent = _call(cloud, function, "send_message", service="sqs", QueueUrl=queue, MessageBody="hi")
     assert sent["ok"]
-    purge = _call(cloud, function, "purge_queue", "sqs", QueueUrl=queue)
+    purge = _call(cloud, function, "purge_queue", service="sqs", QueueUrl=queue)
     assert purge["error"] == "AccessDenied"
     assert purge["message"] == _denied(
         role,
@@ -422,11 +422,13 @@ def test_calls_to_other_services_are_authorized_against_the_role_too(cloud: str)
         queue_arn,
         "because no identity-based policy allows the sqs:PurgeQueue action",
     )
-    assert _call(cloud, function, "get_object", "s3", Bucket=bucket, Key="readable/a.txt")["ok"]
-    secret = _call(cloud, function, "get_object", "s3", Bucket=bucket, Key="secret/b.txt")
+    assert _call(cloud, function, "get_object", service="s3", Bucket=bucket, Key="readable/a.txt")[
+        "ok"
+    ]
+    secret = _call(cloud, function, "get_object", service="s3", Bucket=bucket, Key="secret/b.txt")
     assert secret["error"] == "AccessDenied"
     assert f"arn:aws:s3:::{bucket}/secret/b.txt" in secret["message"]
-    invoked = _call(cloud, function, "invoke", "lambda", FunctionName=target, Payload="{}")
+    invoked = _call(cloud, function, "invoke", service="lambda", FunctionName=target, Payload="{}")
     assert invoked["error"] == "AccessDeniedException"
     assert "lambda:InvokeFunction" in invoked["message"]
     # the message sent is there; the purge changed nothing
