@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -120,3 +120,16 @@ def create_function(
     )
     arn: str = created["FunctionArn"]
     return arn
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """`check()`'s first truthy result, polled every 0.1 s; fails after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"condition not met within {timeout}s")

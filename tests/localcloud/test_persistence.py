@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from localcloud import launcher, state
-from tests.localcloud.conftest import client, create_function, free_port
+from tests.localcloud.conftest import client, create_function, free_port, wait_for
 from tests.support.local_cloud import LocalCloud
 
 # Counts each delivery of each record: a record delivered twice shows as n = 2.
@@ -154,13 +154,7 @@ def test_snapshot_names_are_plain_file_names(name: str) -> None:
 
 # -- round trips through a real server ---------------------------------------------------
 def _wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout}s")
+    return wait_for(check, timeout)
 
 
 def _counts(endpoint: str, table: str) -> dict[str, int]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bench._cloud import health
-from tests.localcloud.conftest import client, create_function
+from tests.localcloud.conftest import client, create_function, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -84,13 +84,7 @@ def _table(endpoint: str) -> tuple[str, str]:
 
 
 def _wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout}s")
+    return wait_for(check, timeout)
 
 
 def _rows(endpoint: str, table: str, prefix: str) -> dict[str, dict[str, Any]]:

@@ -19,7 +19,7 @@ import pytest
 from bench._cloud import health
 from localcloud import ttl
 from localcloud.engine import EngineClient, EngineError, free_port
-from tests.localcloud.conftest import client, create_function
+from tests.localcloud.conftest import client, create_function, wait_for
 from tests.support.local_cloud import LocalCloud
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -123,13 +123,7 @@ def _keys(endpoint: str, table: str) -> set[str]:
 
 
 def _wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"condition not met within {timeout}s")
+    return wait_for(check, timeout)
 
 
 def test_a_pass_deletes_only_numbers_in_the_past_up_to_five_years(manual: LocalCloud) -> None:
