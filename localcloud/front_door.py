@@ -88,7 +88,7 @@ def caller_of(environ: dict[str, Any]) -> Caller:
         or get_account_id_from(access_key or "AKIAEXAMPLE")
     )
     host = str(environ.get("HTTP_HOST") or f"localhost:{environ.get('SERVER_PORT', '')}")
-    return Caller(region=region, account=str(account), host=host)
+    return Caller(region=region, account=str(account), host=host, access_key=access_key)
 
 
 def access_key_of(environ: dict[str, Any]) -> str:
@@ -239,7 +239,7 @@ class FrontDoor:
         authorizer = iam.authorizer()
         if authorizer is None or authorizer.mode == iam.OFF:
             return ""
-        principal = authorizer.principal(access_key_of(environ))
+        principal = authorizer.principal(caller.access_key)
         if principal is None:
             return ""  # the account's administrator (the tutorials' fake keys)
         try:

@@ -240,23 +240,25 @@ class _Translator:
         self._add_condition(access, expressions, spec)
         return access.request("dynamodb:UpdateItem", table.arn)
 
-    def _delete(
-        self, spec: Mapping[str, Any], at: str, extra: dict[str, str]
+    def _keyed(
+        self, action: str, spec: Mapping[str, Any], at: str, extra: dict[str, str]
     ) -> AuthorizationRequest:
+        """A request on one item by its `Key`, with a condition: a delete or a check."""
         table = self._table(spec, at)
         access = _Access(dict(extra))
         self._add_item(access, table, _required(spec, "Key", Mapping, at), f"{at}Key")
         self._add_condition(access, _Expressions(spec, at), spec)
-        return access.request("dynamodb:DeleteItem", table.arn)
+        return access.request(action, table.arn)
+
+    def _delete(
+        self, spec: Mapping[str, Any], at: str, extra: dict[str, str]
+    ) -> AuthorizationRequest:
+        return self._keyed("dynamodb:DeleteItem", spec, at, extra)
 
     def _condition_check(
         self, spec: Mapping[str, Any], at: str, extra: dict[str, str]
     ) -> AuthorizationRequest:
-        table = self._table(spec, at)
-        access = _Access(dict(extra))
-        self._add_item(access, table, _required(spec, "Key", Mapping, at), f"{at}Key")
-        self._add_condition(access, _Expressions(spec, at), spec)
-        return access.request("dynamodb:ConditionCheckItem", table.arn)
+        return self._keyed("dynamodb:ConditionCheckItem", spec, at, extra)
 
     _WRITES: ClassVar[dict[str, _Builder]] = {
         "PutItem": _put,

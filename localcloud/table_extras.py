@@ -29,6 +29,8 @@ class Caller:
     region: str
     account: str
     host: str
+    # The access key that signed the request ('' when unsigned).
+    access_key: str = ""
 
 
 class ExtrasError(Exception):
