@@ -205,11 +205,6 @@ class RequestLock:
                 self._writing = False
                 self._condition.notify_all()
 
-    def touch(self) -> None:
-        """Record a change made outside a request (a checkpoint, a tag)."""
-        with self._condition:
-            self.generation += 1
-
 
 def _long_running(environ: dict[str, Any]) -> bool:
     """A Lambda Invoke runs a function for up to its timeout; it changes no stored state."""
@@ -253,10 +248,6 @@ class DataDir:
     @property
     def engine_dir(self) -> Path:
         return self.path / ENGINE_DIR
-
-    @property
-    def snapshot_file(self) -> Path:
-        return self.path / SNAPSHOT_FILE
 
     def open(self) -> None:
         """Lock the directory and check its format; create it when new."""
