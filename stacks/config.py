@@ -11,7 +11,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
 
 
 class ConfigError(ValueError):
@@ -64,6 +66,101 @@ class Capacity:
 
 
 @dataclass(frozen=True)
+class ScalingRange:
+    """The capacity units auto scaling may set, from `minimum` to `maximum`."""
+
+    minimum: int
+    maximum: int
+
+    def validate(self, where: str) -> None:
+        """Raise `ConfigError` unless 1 <= minimum <= maximum."""
+        for label, units in (("minimum", self.minimum), ("maximum", self.maximum)):
+            if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+                raise ConfigError(f"{where}.{label} must be a positive integer, got {units!r}")
+        if self.minimum > self.maximum:
+            raise ConfigError(f"{where}: minimum {self.minimum} is above maximum {self.maximum}")
+
+
+@dataclass(frozen=True)
+class AutoScaling:
+    """Target-tracking auto scaling of a provisioned table's capacity and of each of its GSIs'
+    (Application Auto Scaling keeps consumed/provisioned near `target_utilization_percent`)."""
+
+    read: ScalingRange
+    write: ScalingRange
+    target_utilization_percent: int = 70
+
+    def validate(self, where: str, capacity: Capacity | None) -> None:
+        """Raise `ConfigError` for a policy Application Auto Scaling would refuse."""
+        if capacity is None:
+            raise ConfigError(f"{where}: auto scaling needs provisioned capacity (billing)")
+        self.read.validate(f"{where}: autoscaling.read")
+        self.write.validate(f"{where}: autoscaling.write")
+        if not 20 <= self.target_utilization_percent <= 90:
+            raise ConfigError(
+                f"{where}: autoscaling.target_utilization_percent must be between 20 and 90, "
+                f"got {self.target_utilization_percent}"
+            )
+        for label, start, scaling in (
+            ("read", capacity.read, self.read),
+            ("write", capacity.write, self.write),
+        ):
+            if not scaling.minimum <= start <= scaling.maximum:
+                raise ConfigError(
+                    f"{where}: capacity.{label} {start} is outside autoscaling.{label} "
+                    f"{scaling.minimum}..{scaling.maximum}"
+                )
+
+
+class Billing(StrEnum):
+    """How a stage's tables pay for throughput: per request, or provisioned (optionally
+    auto scaled)."""
+
+    ON_DEMAND = "on_demand"
+    PROVISIONED = "provisioned"
+    AUTOSCALED = "autoscaled"
+
+
+class ImportFormat(StrEnum):
+    """The formats DynamoDB's S3 import reads."""
+
+    DYNAMODB_JSON = "dynamodb_json"
+    ION = "ion"
+    CSV = "csv"
+
+
+class ImportCompression(StrEnum):
+    """How the import's S3 objects are compressed."""
+
+    NONE = "none"
+    GZIP = "gzip"
+    ZSTD = "zstd"
+
+
+@dataclass(frozen=True)
+class ImportSource:
+    """Seed a new table from S3 objects (DynamoDB's `ImportTable`, at table creation only)."""
+
+    bucket: str
+    key_prefix: str = ""
+    input_format: ImportFormat = ImportFormat.DYNAMODB_JSON
+    compression: ImportCompression = ImportCompression.GZIP
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> ImportSource:
+        """`s3://bucket/prefix` as an import source."""
+        match = _S3_URL.fullmatch(url)
+        if match is None:
+            raise ConfigError(f"an import source must be s3://bucket[/prefix], got {url!r}")
+        return cls(bucket=match["bucket"], key_prefix=match["prefix"] or "", **options)
+
+    def validate(self, where: str) -> None:
+        """Raise `ConfigError` for a bucket name S3 would refuse."""
+        if not _BUCKET_NAME.fullmatch(self.bucket):
+            raise ConfigError(f"{where}: import bucket {self.bucket!r} is not an S3 bucket name")
+
+
+@dataclass(frozen=True)
 class IndexSpec:
     """A global or local secondary index over declared attributes."""
 
@@ -95,6 +192,8 @@ class TableSpec:
     stream: StreamView | None = None
     ttl_attribute: str | None = None
     capacity: Capacity | None = None
+    autoscaling: AutoScaling | None = None
+    import_source: ImportSource | None = None
 
     @property
     def attribute_types(self) -> dict[str, AttributeType]:
@@ -127,6 +226,10 @@ class TableSpec:
             raise ConfigError(f"{where}: at most 20 global secondary indexes")
         if len(self.local_indexes) > 5:
             raise ConfigError(f"{where}: at most 5 local secondary indexes")
+        if self.autoscaling is not None:
+            self.autoscaling.validate(where, self.capacity)
+        if self.import_source is not None:
+            self.import_source.validate(where)
         for spec in self.global_indexes:
             self._validate_index(spec, "GSI", declared)
             if self.capacity is not None and spec.capacity is None:
@@ -228,6 +331,8 @@ class StreamProcessing:
     bisect_on_error: bool = True
     # Batches per shard at once; a partition key (a message group) stays in one, in order.
     parallelization_factor: int = 4
+    # With alarms on: alarm when the newest record a batch read was older than this.
+    iterator_age_alarm_s: int = 300
 
     def validate(self) -> None:
         """Raise `ConfigError` for values the event source mapping API would reject."""
@@ -239,6 +344,43 @@ class StreamProcessing:
             raise ConfigError("stream_processing.retry_attempts must be between 0 and 10000")
         if not 60 <= self.max_record_age_s <= 604_800:
             raise ConfigError("stream_processing.max_record_age_s must be between 60 and 604800")
+        if not 1 <= self.iterator_age_alarm_s <= self.max_record_age_s:
+            raise ConfigError(
+                "stream_processing.iterator_age_alarm_s must be between 1 and max_record_age_s "
+                f"({self.max_record_age_s}): older records are discarded, never seen"
+            )
+
+
+@dataclass(frozen=True)
+class BackupConfig:
+    """An AWS Backup plan over the stage's tables: daily and monthly recovery points."""
+
+    enabled: bool
+    daily_retention_days: int = 35
+    monthly_retention_days: int = 365
+
+    def validate(self) -> None:
+        """Raise `ConfigError` for retentions AWS Backup would refuse or that make no sense."""
+        if not self.enabled:
+            return
+        for label in ("daily_retention_days", "monthly_retention_days"):
+            days = getattr(self, label)
+            if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+                raise ConfigError(f"backups.{label} must be a positive integer, got {days!r}")
+        if self.monthly_retention_days < 31:
+            raise ConfigError(
+                "backups.monthly_retention_days must be at least 31: a monthly point kept "
+                "for less is gone before the next one is taken"
+            )
+
+
+@dataclass(frozen=True)
+class Replica:
+    """A global-table replica of every table in another region, with that region's KMS key
+    when the tables use a customer-managed key (a key cannot leave its region)."""
+
+    region: str
+    key_arn: str | None = None
 
 
 @dataclass(frozen=True)
@@ -308,11 +450,23 @@ class StageConfig:
     # and restarts its workers when a file there changes; configuration still needs a deploy.
     # Refused for prod: AWS runs the deployed zip whatever the tag says.
     hot_reload: bool = False
+    backups: BackupConfig = field(default_factory=lambda: BackupConfig(enabled=False))
+    # Global tables: every table replicated to these regions (AWS::DynamoDB::GlobalTable).
+    replicas: tuple[Replica, ...] = ()
+    # CloudWatch Contributor Insights on every table and GSI (most-accessed and most-throttled
+    # keys); charged per event, so off unless asked for.
+    contributor_insights: bool = False
+    # One CloudWatch dashboard for the stage: tables, functions, the stream mapping.
+    dashboard: bool = True
+    # Appended to the stack names and every physical name (`Tasks-prod-ci42`), so that one
+    # account can hold several copies of a stage (the `aws` tests deploy one each).
+    name_suffix: str = ""
 
     @property
     def stack_prefix(self) -> str:
         """Prefix of this stage's CloudFormation stack names."""
-        return f"dynamo-backend-{self.name}"
+        suffix = f"-{self.name_suffix}" if self.name_suffix else ""
+        return f"dynamo-backend-{self.name}{suffix}"
 
     def table(self, key: str) -> TableSpec:
         """The table with logical key `key` (`tasks`, `users`, `messages`)."""
@@ -361,17 +515,49 @@ class StageConfig:
             raise ConfigError("lambda_timeout_s must be between 1 and 900")
         if not _REGION.fullmatch(self.region):
             raise ConfigError(f"region {self.region!r} is not an AWS region name")
+        self.backups.validate()
+        self._validate_replicas()
         if self.hot_reload and self.name != "local":
             raise ConfigError(
                 f"hot_reload is for the local cloud; stage {self.name} deploys to AWS, which "
                 "runs only the deployed code"
             )
 
+    def _validate_replicas(self) -> None:
+        regions = [replica.region for replica in self.replicas]
+        if len(set(regions)) != len(regions):
+            raise ConfigError(f"replicas: a region is named twice in {regions}")
+        for replica in self.replicas:
+            if not _REGION.fullmatch(replica.region):
+                raise ConfigError(f"replicas: {replica.region!r} is not an AWS region name")
+            if replica.region == self.region:
+                raise ConfigError(
+                    f"replicas: {replica.region} is the stage's own region; name other regions"
+                )
+            customer_managed = self.encryption is Encryption.CUSTOMER_MANAGED
+            if customer_managed and not replica.key_arn:
+                raise ConfigError(
+                    f"replicas: {replica.region} needs a KMS key ARN of that region "
+                    "(`-c replicas=<region>=<key arn>`) with customer-managed encryption"
+                )
+            if replica.key_arn and not customer_managed:
+                raise ConfigError(
+                    f"replicas: a key for {replica.region} is only used with "
+                    "encryption=customer_managed"
+                )
+            if replica.key_arn and f":kms:{replica.region}:" not in replica.key_arn:
+                raise ConfigError(
+                    f"replicas: {replica.key_arn!r} is not a KMS key ARN in {replica.region}"
+                )
+
 
 _TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
 _INDEX_NAME = _TABLE_NAME
 _DAX_NAME = re.compile(r"[a-z](?:-?[a-z0-9]){0,19}")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
+_SUFFIX = re.compile(r"[a-z0-9]{1,12}")
+_S3_URL = re.compile(r"s3://(?P<bucket>[^/]+)(?:/(?P<prefix>.*))?")
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _LOG_RETENTION_DAYS = frozenset(
     {
         1,
@@ -409,6 +595,30 @@ MESSAGE_STREAM_FILTER: dict[str, Any] = {
     "eventName": ["INSERT"],
     "dynamodb": {"Keys": {"pk": {"S": [{"prefix": "MSG#"}]}}},
 }
+
+
+# Provisioned tables and GSIs start at this capacity; `autoscaled` then moves it in range.
+PROVISIONED_CAPACITY = Capacity(read=5, write=5)
+DEFAULT_AUTOSCALING = AutoScaling(
+    read=ScalingRange(minimum=5, maximum=1000),
+    write=ScalingRange(minimum=5, maximum=1000),
+    target_utilization_percent=70,
+)
+
+
+def with_billing(tables: tuple[TableSpec, ...], billing: Billing) -> tuple[TableSpec, ...]:
+    """`tables` (and their GSIs) billed as `billing` says."""
+    capacity = None if billing is Billing.ON_DEMAND else PROVISIONED_CAPACITY
+    autoscaling = DEFAULT_AUTOSCALING if billing is Billing.AUTOSCALED else None
+    return tuple(
+        replace(
+            spec,
+            capacity=capacity,
+            autoscaling=autoscaling,
+            global_indexes=tuple(replace(i, capacity=capacity) for i in spec.global_indexes),
+        )
+        for spec in tables
+    )
 
 
 def _tables(*, names: Mapping[str, str], capacity: Capacity | None) -> tuple[TableSpec, ...]:
@@ -461,7 +671,7 @@ def _local() -> StageConfig:
         region="us-east-1",
         tables=_tables(
             names={"tasks": "Tasks", "users": "Users", "messages": "cruddur-messages"},
-            capacity=Capacity(read=5, write=5),
+            capacity=PROVISIONED_CAPACITY,
         ),
         functions=FunctionNames(
             user_manager="user-manager", message_stream="message-stream", tasks="tasks"
@@ -510,6 +720,7 @@ def _prod() -> StageConfig:
         alarms=True,
         log_retention_days=90,
         bundle_dependencies=True,
+        backups=BackupConfig(enabled=True),
     )
 
 
@@ -538,14 +749,21 @@ def stage_config(name: str = "local", overrides: Mapping[str, Any] | None = None
 
     `overrides` come from CDK context (`-c key=value`): `region`, `dax` (on/off),
     `encryption` (`aws_owned`|`customer_managed`), `alarms` (on/off), `alarm_topic_arn`,
-    `nag` (run the cdk-nag packs in synth: on/off), `hot_reload` (local only: on/off).
-    Unknown keys are refused so a typo cannot silently deploy the defaults.
+    `nag` (run the cdk-nag packs in synth: on/off), `hot_reload` (local only: on/off),
+    `billing` (`on_demand`|`provisioned`|`autoscaled`), `backups` (on/off),
+    `replicas` (`us-west-2,eu-west-1`, each optionally `=<KMS key ARN>`),
+    `contributor_insights` (on/off), `dashboard` (on/off), `import_<table key>`
+    (`s3://bucket/prefix`: seed that new table from S3) with `import_format` and
+    `import_compression`, `suffix` (appended to every stack and physical name). Unknown
+    keys are refused so a typo cannot silently deploy the defaults.
     """
     if name not in STAGES:
         raise ConfigError(f"unknown stage {name!r}; choose one of {sorted(STAGES)}")
     config = STAGES[name]()
     overrides = dict(overrides or {})
-    unknown = sorted(set(overrides) - _OVERRIDABLE)
+    table_keys = {spec.key for spec in config.tables}
+    imports = {f"import_{key}": key for key in table_keys}
+    unknown = sorted(set(overrides) - _OVERRIDABLE - set(imports))
     if unknown:
         raise ConfigError(f"unknown setting(s) {unknown}; known: {sorted(_OVERRIDABLE)}")
     changes: dict[str, Any] = {}
@@ -562,18 +780,92 @@ def stage_config(name: str = "local", overrides: Mapping[str, Any] | None = None
     if "alarm_topic_arn" in overrides:
         changes["alarm_topic_arn"] = str(overrides["alarm_topic_arn"]) or None
     if "encryption" in overrides:
-        try:
-            changes["encryption"] = Encryption(str(overrides["encryption"]))
-        except ValueError:
-            raise ConfigError(
-                f"encryption must be one of {[e.value for e in Encryption]}, "
-                f"got {overrides['encryption']!r}"
-            ) from None
+        changes["encryption"] = _choice("encryption", Encryption, overrides["encryption"])
+    for name in ("backups", "contributor_insights", "dashboard"):
+        if name in overrides:
+            enabled = _as_bool(name, overrides[name])
+            changes[name] = (
+                replace(config.backups, enabled=enabled) if name == "backups" else enabled
+            )
+    if "replicas" in overrides:
+        changes["replicas"] = _replicas(str(overrides["replicas"]))
+    tables = config.tables
+    if "suffix" in overrides:
+        suffix = str(overrides["suffix"])
+        if not _SUFFIX.fullmatch(suffix):
+            raise ConfigError(f"suffix must be 1-12 characters of a-z 0-9, got {suffix!r}")
+        changes["name_suffix"] = suffix
+        tables = tuple(replace(t, table_name=f"{t.table_name}-{suffix}") for t in tables)
+        names = config.functions
+        changes["functions"] = FunctionNames(
+            user_manager=f"{names.user_manager}-{suffix}",
+            message_stream=f"{names.message_stream}-{suffix}",
+            tasks=f"{names.tasks}-{suffix}",
+        )
+        dax = changes.get("dax", config.dax)
+        changes["dax"] = replace(
+            dax, cluster_name=f"{dax.cluster_name[: 19 - len(suffix)]}-{suffix}".replace("--", "-")
+        )
+    if "billing" in overrides:
+        tables = with_billing(tables, _choice("billing", Billing, overrides["billing"]))
+    sources = {
+        key: ImportSource.from_url(
+            str(overrides[option]),
+            input_format=_choice(
+                "import_format", ImportFormat, overrides.get("import_format", "dynamodb_json")
+            ),
+            compression=_choice(
+                "import_compression", ImportCompression, overrides.get("import_compression", "gzip")
+            ),
+        )
+        for option, key in imports.items()
+        if option in overrides
+    }
+    if not sources and ({"import_format", "import_compression"} & set(overrides)):
+        raise ConfigError("import_format and import_compression need an import_<table> source")
+    changes["tables"] = tuple(
+        replace(spec, import_source=sources[spec.key]) if spec.key in sources else spec
+        for spec in tables
+    )
     config = replace(config, **changes)
     config.validate()
     return config
 
 
+def _choice(name: str, kind: type[_Choice], value: Any) -> _Choice:
+    try:
+        return kind(str(value))
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be one of {[member.value for member in kind]}, got {value!r}"
+        ) from None
+
+
+def _replicas(text: str) -> tuple[Replica, ...]:
+    """`us-west-2,eu-west-1=arn:aws:kms:eu-west-1:...` as replicas (empty: none)."""
+    replicas: list[Replica] = []
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        region, _, key_arn = entry.partition("=")
+        replicas.append(Replica(region=region.strip(), key_arn=key_arn.strip() or None))
+    return tuple(replicas)
+
+
 _OVERRIDABLE = frozenset(
-    {"region", "dax", "alarms", "alarm_topic_arn", "encryption", "nag", "hot_reload"}
+    {
+        "region",
+        "dax",
+        "alarms",
+        "alarm_topic_arn",
+        "encryption",
+        "nag",
+        "hot_reload",
+        "billing",
+        "backups",
+        "replicas",
+        "contributor_insights",
+        "dashboard",
+        "import_format",
+        "import_compression",
+        "suffix",
+    }
 )
