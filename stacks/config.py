@@ -524,6 +524,12 @@ class StageConfig:
             )
 
     def _validate_replicas(self) -> None:
+        imported = [spec.key for spec in self.tables if spec.import_source is not None]
+        if self.replicas and imported:
+            raise ConfigError(
+                f"replicas: tables {imported} import from S3, which a global table cannot; "
+                "import into a regional table first, then add replicas"
+            )
         regions = [replica.region for replica in self.replicas]
         if len(set(regions)) != len(regions):
             raise ConfigError(f"replicas: a region is named twice in {regions}")

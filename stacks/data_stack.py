@@ -1,4 +1,5 @@
-"""The stateful stack: the tables (with alarms and encryption key) and, when enabled, DAX."""
+"""The stateful stack: the tables (with alarms, encryption key and backup plan) and, when
+enabled, DAX."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config import Encryption, StageConfig
+from stacks.constructs.backups import TableBackups
 from stacks.constructs.dax import DaxCluster
 from stacks.constructs.table import DynamoTable
 from stacks.constructs.table_alarms import TableAlarms
@@ -53,7 +55,8 @@ def pascal_case(key: str) -> str:
 
 
 class DataStack(Stack):
-    """Tables by logical key (`tables["users"]`), their alarms, and the DAX cluster if enabled."""
+    """Tables by logical key (`tables["users"]`), their alarms and backup plan, and the DAX
+    cluster if enabled."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any
@@ -81,8 +84,22 @@ class DataStack(Stack):
                 point_in_time_recovery=config.point_in_time_recovery,
                 deletion_protection=config.deletion_protection,
                 encryption_key=self.encryption_key,
+                contributor_insights=config.contributor_insights,
+                replicas=config.replicas,
             )
-        self.tables: dict[str, dynamodb.Table] = {key: table.table for key, table in built.items()}
+        self.tables: dict[str, dynamodb.ITable] = {key: table.table for key, table in built.items()}
+
+        self.backups: TableBackups | None = None
+        if config.backups.enabled:
+            self.backups = TableBackups(
+                self,
+                "Backups",
+                config=config.backups,
+                name=f"{config.stack_prefix}-tables",
+                tables=list(self.tables.values()),
+                customer_managed_key=config.encryption is Encryption.CUSTOMER_MANAGED,
+                retain=config.retain_data,
+            )
 
         if config.alarms:
             topic = (

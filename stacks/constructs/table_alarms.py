@@ -36,7 +36,7 @@ class TableAlarms(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        table: dynamodb.Table,
+        table: dynamodb.ITable,
         table_name: str,
         global_index_names: tuple[str, ...] = (),
         topic: sns.ITopic | None = None,

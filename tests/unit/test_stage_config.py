@@ -9,9 +9,14 @@ import pytest
 
 from stacks.config import (
     AttributeType,
+    AutoScaling,
+    BackupConfig,
+    Capacity,
     ConfigError,
     Encryption,
     IndexSpec,
+    ScalingRange,
+    StreamProcessing,
     TableSpec,
     stage_config,
 )
@@ -182,3 +187,148 @@ def test_hot_reload_is_on_for_local_only() -> None:
         stage_config("local", {"hot_reload": "later"})
     with pytest.raises(ConfigError, match="stage prod deploys to AWS"):
         stage_config("prod", {"hot_reload": "true"})
+
+
+def test_production_options_default_per_stage() -> None:
+    local, prod = stage_config("local"), stage_config("prod")
+    assert not local.backups.enabled and prod.backups.enabled
+    assert local.replicas == prod.replicas == ()
+    assert not local.contributor_insights and not prod.contributor_insights
+    assert local.dashboard and prod.dashboard
+    assert all(spec.autoscaling is None and spec.import_source is None for spec in prod.tables)
+
+
+def test_billing_override_sets_tables_and_their_indexes() -> None:
+    scaled = stage_config("prod", {"billing": "autoscaled"})
+    for spec in scaled.tables:
+        assert spec.capacity is not None and spec.autoscaling is not None
+        assert all(index.capacity == spec.capacity for index in spec.global_indexes)
+    on_demand = stage_config("local", {"billing": "on_demand"})
+    for spec in on_demand.tables:
+        assert spec.capacity is None and spec.autoscaling is None
+        assert all(index.capacity is None for index in spec.global_indexes)
+
+
+def test_replicas_and_their_keys_are_parsed() -> None:
+    assert [
+        r.region for r in stage_config("prod", {"replicas": " us-west-2, ,eu-west-1"}).replicas
+    ] == [
+        "us-west-2",
+        "eu-west-1",
+    ]
+    east = "arn:aws:kms:eu-west-1:123456789012:key/abc"
+    west = "arn:aws:kms:us-west-2:123456789012:key/def"
+    config = stage_config(
+        "prod",
+        {"replicas": f"us-west-2={west},eu-west-1={east}", "encryption": "customer_managed"},
+    )
+    assert [(r.region, r.key_arn) for r in config.replicas] == [
+        ("us-west-2", west),
+        ("eu-west-1", east),
+    ]
+    assert stage_config("prod", {"replicas": ""}).replicas == ()
+
+
+def test_an_import_source_names_a_bucket_and_a_prefix() -> None:
+    config = stage_config(
+        "local",
+        {"import_users": "s3://my-exports/users/data/", "import_format": "csv"},
+    )
+    source = config.table("users").import_source
+    assert source is not None
+    assert (source.bucket, source.key_prefix, source.input_format.value) == (
+        "my-exports",
+        "users/data/",
+        "csv",
+    )
+    assert config.table("tasks").import_source is None
+
+
+def test_a_suffix_renames_every_stack_and_physical_name() -> None:
+    plain, suffixed = stage_config("prod"), stage_config("prod", {"suffix": "ci42"})
+    assert suffixed.stack_prefix == f"{plain.stack_prefix}-ci42"
+    assert [t.table_name for t in suffixed.tables] == [f"{t.table_name}-ci42" for t in plain.tables]
+    assert suffixed.functions.tasks == f"{plain.functions.tasks}-ci42"
+    assert suffixed.dax.cluster_name.endswith("-ci42") and len(suffixed.dax.cluster_name) <= 20
+
+
+WEST_KEY = "arn:aws:kms:us-west-2:123456789012:key/abc"
+
+
+@pytest.mark.parametrize(
+    ("stage", "overrides", "message"),
+    [
+        ("prod", {"billing": "reserved"}, "billing must be one of"),
+        ("prod", {"backups": "maybe"}, "backups must be true or false"),
+        ("prod", {"replicas": "us-east-1"}, "us-east-1 is the stage's own region"),
+        ("prod", {"replicas": "us-west-2,us-west-2"}, "a region is named twice"),
+        ("prod", {"replicas": "mars-1"}, "'mars-1' is not an AWS region name"),
+        (
+            "prod",
+            {"replicas": "us-west-2", "encryption": "customer_managed"},
+            "us-west-2 needs a KMS key ARN",
+        ),
+        ("prod", {"replicas": f"us-west-2={WEST_KEY}"}, "only used with encryption"),
+        (
+            "prod",
+            {"replicas": f"eu-west-1={WEST_KEY}", "encryption": "customer_managed"},
+            "is not a KMS key ARN in eu-west-1",
+        ),
+        (
+            "prod",
+            {"replicas": "us-west-2", "import_tasks": "s3://bucket-a/x"},
+            "import from S3, which a global table cannot",
+        ),
+        ("local", {"import_tasks": "https://bucket-a/x"}, "must be s3://bucket"),
+        ("local", {"import_tasks": "s3://Bad_Bucket/x"}, "is not an S3 bucket name"),
+        ("local", {"import_orders": "s3://bucket-a/x"}, "unknown setting(s) ['import_orders']"),
+        ("local", {"import_format": "csv"}, "need an import_<table> source"),
+        (
+            "local",
+            {"import_tasks": "s3://bucket-a/x", "import_compression": "bzip2"},
+            "import_compression must be one of",
+        ),
+        ("local", {"suffix": "CI-1"}, "suffix must be 1-12 characters"),
+    ],
+)
+def test_bad_production_options_are_refused(
+    stage: str, overrides: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        stage_config(stage, overrides)
+    assert message in str(raised.value)
+
+
+def test_auto_scaling_rules() -> None:
+    spec = stage_config("local").table("tasks")
+    scaling = AutoScaling(read=ScalingRange(5, 50), write=ScalingRange(5, 50))
+    replace(spec, autoscaling=scaling).validate()
+    cases = [
+        (replace(spec, capacity=None, autoscaling=scaling), "needs provisioned capacity"),
+        (
+            replace(spec, autoscaling=replace(scaling, target_utilization_percent=95)),
+            "between 20 and 90",
+        ),
+        (
+            replace(spec, autoscaling=replace(scaling, read=ScalingRange(10, 5))),
+            "minimum 10 is above maximum 5",
+        ),
+        (
+            replace(spec, capacity=Capacity(100, 5), autoscaling=scaling),
+            "capacity.read 100 is outside autoscaling.read 5..50",
+        ),
+    ]
+    for table, message in cases:
+        with pytest.raises(ConfigError) as raised:
+            table.validate()
+        assert message in str(raised.value)
+
+
+def test_backup_and_iterator_age_rules() -> None:
+    with pytest.raises(ConfigError, match="monthly_retention_days must be at least 31"):
+        BackupConfig(enabled=True, monthly_retention_days=7).validate()
+    with pytest.raises(ConfigError, match="daily_retention_days must be a positive integer"):
+        BackupConfig(enabled=True, daily_retention_days=0).validate()
+    BackupConfig(enabled=False, daily_retention_days=0).validate()  # off: not checked
+    with pytest.raises(ConfigError, match="iterator_age_alarm_s must be between 1 and"):
+        StreamProcessing(max_record_age_s=600, iterator_age_alarm_s=900).validate()
