@@ -27,6 +27,7 @@ from localcloud.dynamodb import service
 from localcloud.engine import EngineRequestError
 from localcloud.patches import Patch, PatchSet
 from localcloud.table_extras import ExtrasError
+from localcloud.table_import import TableImportError, import_into
 
 log = logging.getLogger("localcloud.cfn_tables")
 
@@ -315,6 +316,9 @@ class EngineTable:
                 description = _wait_active(resource_name)
                 # TTL, PITR and tags do not show in DescribeTable: the description stands.
                 _apply_side_settings(resource_name, desired, {})
+            source = desired.properties.get("ImportSourceSpecification")
+            if source:
+                _import(resource_name, source, desired, account_id)
         except TableUpdateError:
             _delete_table(resource_name)  # nothing half-made is left behind
             raise
@@ -381,6 +385,23 @@ class EngineTable:
     def delete(self, account_id: str, region_name: str) -> None:
         """Delete the table from the engine (a table already gone is not an error)."""
         _delete_table(self.name)
+
+
+def _import(name: str, source: dict[str, Any], desired: Desired, account_id: str) -> None:
+    """Seed the new table from the local cloud's S3, as AWS's import does."""
+    types = {a["AttributeName"]: a["AttributeType"] for a in desired.attributes}
+    keys = {k["AttributeName"]: types[k["AttributeName"]] for k in desired.key_schema}
+    try:
+        summary = import_into(service().client, name, source, account_id=account_id, key_types=keys)
+    except TableImportError as error:
+        raise TableUpdateError(f"CreateTable {name} failed: import from S3: {error}") from error
+    log.info(
+        "imported %d items into %s from %d objects (%d lines not imported)",
+        summary.imported,
+        name,
+        summary.objects,
+        summary.errors,
+    )
 
 
 def _delete_table(name: str) -> None:

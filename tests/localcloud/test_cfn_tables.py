@@ -351,3 +351,112 @@ def test_moto_alone_has_no_engine_tables_and_skips_global_tables() -> None:
     assert cfn_tables.resource_class_from_type("AWS::DynamoDB::GlobalTable") is (
         cfn_tables.EngineTable
     )
+
+
+def _imported_table(name: str, source: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "Properties": {
+            "TableName": name,
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "n", "KeyType": "RANGE"},
+            ],
+            "AttributeDefinitions": [
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "n", "AttributeType": "N"},
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+            "ImportSourceSpecification": source,
+        },
+    }
+
+
+def _item_line(pk: str, n: int, **extra: str) -> str:
+    item = {"pk": {"S": pk}, "n": {"N": str(n)}, **{k: {"S": v} for k, v in extra.items()}}
+    return json.dumps({"Item": item})
+
+
+def test_an_import_source_seeds_the_new_table_from_s3(cloud: str, names: tuple[str, str]) -> None:
+    import gzip
+
+    stack, name = names
+    s3, dynamodb = client("s3", cloud), client("dynamodb", cloud)
+    bucket = f"exports-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    first = "\n".join([_item_line("a", 1, v="old"), "not json", _item_line("b", 2)])
+    second = "\n".join([_item_line("a", 1, v="new"), '{"Item": {"pk": {"S": "no-sort-key"}}}'])
+    s3.put_object(Bucket=bucket, Key="run/data/1.json.gz", Body=gzip.compress(first.encode()))
+    s3.put_object(Bucket=bucket, Key="run/data/2.json.gz", Body=gzip.compress(second.encode()))
+    s3.put_object(Bucket=bucket, Key="run/manifest.json", Body=b"{}")  # outside the prefix
+    source = {
+        "S3BucketSource": {"S3Bucket": bucket, "S3KeyPrefix": "run/data/"},
+        "InputFormat": "DYNAMODB_JSON",
+        "InputCompressionType": "GZIP",
+    }
+    client("cloudformation", cloud).create_stack(
+        StackName=stack, TemplateBody=_template(_imported_table(name, source))
+    )
+
+    items = dynamodb.scan(TableName=name, ConsistentRead=True)["Items"]
+    assert sorted((i["pk"]["S"], i.get("v", {}).get("S")) for i in items) == [
+        ("a", "new"),  # the later line wins
+        ("b", None),
+    ]
+
+
+def test_a_csv_import_types_the_keys_and_reads_the_rest_as_strings(
+    cloud: str, names: tuple[str, str]
+) -> None:
+    stack, name = names
+    s3, dynamodb = client("s3", cloud), client("dynamodb", cloud)
+    bucket = f"exports-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="users.csv", Body=b"u1;7;42\nu2;8;\nbroken\n")
+    source = {
+        "S3BucketSource": {"S3Bucket": bucket},
+        "InputFormat": "CSV",
+        "InputCompressionType": "NONE",
+        "InputFormatOptions": {"Csv": {"Delimiter": ";", "HeaderList": ["pk", "n", "age"]}},
+    }
+    client("cloudformation", cloud).create_stack(
+        StackName=stack, TemplateBody=_template(_imported_table(name, source))
+    )
+
+    items = dynamodb.scan(TableName=name, ConsistentRead=True)["Items"]
+    assert sorted(items, key=lambda i: i["pk"]["S"]) == [
+        {"pk": {"S": "u1"}, "n": {"N": "7"}, "age": {"S": "42"}},
+        {"pk": {"S": "u2"}, "n": {"N": "8"}},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            {"S3BucketSource": {"S3Bucket": "no-such-bucket-here"}, "InputFormat": "CSV"},
+            "S3 bucket no-such-bucket-here does not exist",
+        ),
+        (
+            {"S3BucketSource": {"S3Bucket": "any-bucket"}, "InputFormat": "ION"},
+            "imports DYNAMODB_JSON and CSV, not ION",
+        ),
+        (
+            {
+                "S3BucketSource": {"S3Bucket": "any-bucket"},
+                "InputFormat": "CSV",
+                "InputCompressionType": "ZSTD",
+            },
+            "GZIP or uncompressed imports, not ZSTD",
+        ),
+    ],
+)
+def test_an_import_the_local_cloud_cannot_do_fails_the_table_and_leaves_nothing(
+    cloud: str, names: tuple[str, str], source: dict[str, Any], message: str
+) -> None:
+    stack, name = names
+    with pytest.raises(ClientError, match=message):
+        client("cloudformation", cloud).create_stack(
+            StackName=stack, TemplateBody=_template(_imported_table(name, source))
+        )
+    assert name not in client("dynamodb", cloud).list_tables()["TableNames"]
