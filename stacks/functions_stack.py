@@ -1,4 +1,5 @@
-"""The stateless stack: the three functions, the stream subscription and the grants."""
+"""The stateless stack: the three functions, the stream subscription, the grants and the
+stage's monitoring (dashboard, stream alarm)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config import (
@@ -20,10 +22,12 @@ from stacks.config import (
     StageConfig,
     TableSpec,
 )
+from stacks.constructs.dashboard import StageDashboard, WatchedFunction, WatchedStream
 from stacks.constructs.dax import DaxCluster
 from stacks.constructs.function import PythonFunction
 from stacks.constructs.lambda_code import HOT_RELOAD_SOURCE, lambda_code
 from stacks.constructs.queues import failure_queue
+from stacks.constructs.stream_alarms import StreamAlarms
 from stacks.data_stack import log_retention, pascal_case
 from stacks.nag import acknowledge_table_key_actions
 
@@ -57,7 +61,7 @@ class FunctionsStack(Stack):
 
     Tables are referenced by their physical names from the stage config, so the only value
     imported from the data stack is the messages stream ARN (and the table key and DAX
-    resources when those are enabled).
+    resources when those are enabled). The dashboard, too, addresses the tables by name.
     """
 
     def __init__(
@@ -183,6 +187,56 @@ class FunctionsStack(Stack):
                 value=function.function.function_name,
                 description=f"Name of the {function.node.id} function",
             )
+        self._monitor(config)
+
+    def _monitor(self, config: StageConfig) -> None:
+        """The stage's dashboard (`config.dashboard`) and stream alarm (`config.alarms`)."""
+        if config.alarms:
+            topic = (
+                sns.Topic.from_topic_arn(self, "AlarmTopic", config.alarm_topic_arn)
+                if config.alarm_topic_arn
+                else None
+            )
+            StreamAlarms(
+                self,
+                "MessageStreamAlarms",
+                function=self.message_stream.function,
+                function_name=config.functions.message_stream,
+                max_iterator_age_s=config.stream_processing.iterator_age_alarm_s,
+                topic=topic,
+            )
+        if not config.dashboard:
+            return
+        names, reserved = config.functions, config.reserved_concurrency
+        user_manager, message_stream, tasks = (
+            WatchedFunction(
+                name=name,
+                function=function.function,
+                reserved_concurrency=concurrency,
+                timeout_s=config.lambda_timeout_s,
+            )
+            for function, name, concurrency in (
+                (self.user_manager, names.user_manager, reserved.user_manager),
+                (self.message_stream, names.message_stream, reserved.message_stream),
+                (self.tasks, names.tasks, reserved.tasks),
+            )
+        )
+        StageDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=config.stack_prefix,
+            tables=config.tables,
+            functions=(user_manager, message_stream, tasks),
+            streams=[
+                WatchedStream(
+                    function=message_stream,
+                    failure_queue=self.stream_failures,
+                    iterator_age_alarm_s=(
+                        config.stream_processing.iterator_age_alarm_s if config.alarms else None
+                    ),
+                )
+            ],
+        )
 
     def _grant_table_key(self, function: PythonFunction) -> None:
         """With customer-managed table encryption, the function also needs the key."""

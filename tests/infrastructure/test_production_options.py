@@ -54,8 +54,7 @@ def everything_imported(tmp_path_factory: pytest.TempPathFactory) -> Synthesized
 
 
 def _of_type(stage: SynthesizedStage, resource_type: str) -> dict[str, dict[str, Any]]:
-    found: dict[str, dict[str, Any]] = stage.data.find_resources(resource_type)
-    return found
+    return {k: dict(v) for k, v in stage.data.find_resources(resource_type).items()}
 
 
 def test_autoscaled_billing_scales_every_table_and_gsi(tmp_path: Path) -> None:
@@ -195,9 +194,7 @@ def test_replicas_make_global_tables_in_each_region(everything: SynthesizedStage
         for t in tables.values()
         if t["Properties"]["TableName"] == config.table("messages").table_name
     )
-    assert messages["Properties"]["StreamSpecification"] == {
-        "StreamViewType": "NEW_AND_OLD_IMAGES"
-    }
+    assert messages["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 def test_import_sources_seed_their_tables_from_s3(everything_imported: SynthesizedStage) -> None:
