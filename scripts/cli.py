@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -33,6 +34,17 @@ from typer.exceptions import TyperException
 from localcloud.launcher import DEFAULT_STATE_DIR, LocalCloudError
 from localcloud.settings import DEFAULT_PORT
 from scripts import patterns as patterns_module
+from scripts.backups import (
+    DEFAULT_WAIT_S,
+    NOT_RESTORED,
+    RESTORED,
+    export_table,
+    parse_s3_url,
+    parse_time,
+    restore_table,
+    wait_for_export,
+    wait_until_active,
+)
 from scripts.codec import WireItem, dumps_item, render_value
 from scripts.errors import DeployFailed, ToolError, UsageError
 from scripts.sample_data import (
@@ -55,7 +67,8 @@ from scripts.tables import (
 from scripts.target import Target, resolve_target
 
 app = typer.Typer(
-    help="Seed, scan, describe and drop the stage's DynamoDB tables; run its access patterns.",
+    help="Seed, scan, describe, drop, restore and export the stage's DynamoDB tables; run its "
+    "access patterns.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -74,6 +87,13 @@ class Stage(StrEnum):
     prod = "prod"
 
 
+class ExportFormatChoice(StrEnum):
+    """The formats of `export --format`."""
+
+    dynamodb_json = "dynamodb_json"
+    ion = "ion"
+
+
 class InputFormatChoice(StrEnum):
     """How `seed --from` reads its file."""
 
@@ -88,6 +108,11 @@ def _out() -> Console:
 
 def _err() -> Console:
     return Console(stderr=True, highlight=False)
+
+
+def _line(console: Console, text: str) -> None:
+    """One line as it is: no markup, no emoji codes (ARNs are full of colons), no wrapping."""
+    console.print(text, markup=False, emoji=False, soft_wrap=True)
 
 
 def _target(ctx: typer.Context) -> Target:
@@ -215,13 +240,145 @@ def drop_command(
     def announce(account: str, region: str, table: str) -> None:
         err.print(f"about to DELETE table {table} in account {account}, region {region} (prod)")
 
-    def confirm(table: str) -> str:
-        if not sys.stdin.isatty():
-            raise UsageError("dropping a prod table needs --yes when stdin is not a terminal")
-        return str(typer.prompt(f"type the table name ({table}) to delete it"))
-
+    confirm = _typed_table_name("dropping a prod table", "delete it")
     info = drop_table(target, table_name, yes=yes, announce=announce, confirm=confirm)
     _out().print(f"dropped {info.name} at {target.where}")
+
+
+def _typed_table_name(action: str, purpose: str) -> Callable[[str], str]:
+    """The `confirm` callback of a prod-guarded command: the person types the table's name
+    (which cannot happen without a terminal: then the command needs `--yes`)."""
+
+    def confirm(table: str) -> str:
+        if not sys.stdin.isatty():
+            raise UsageError(f"{action} needs --yes when stdin is not a terminal")
+        return str(typer.prompt(f"type the table name ({table}) to {purpose}"))
+
+    return confirm
+
+
+# ---------------------------------------------------------------- restore, export
+
+WaitTimeoutOption = Annotated[
+    float, typer.Option("--timeout", help="Seconds --wait waits before giving up.", min=1)
+]
+
+
+@app.command("restore")
+def restore_command(
+    ctx: typer.Context,
+    table_name: Annotated[str, typer.Argument(metavar="TABLE", help="Table or logical key.")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="TIME",
+            help="ISO 8601 time with a zone (2026-01-01T09:00:00+00:00; a time without one "
+            "is refused), or `latest`.",
+        ),
+    ],
+    new_table: Annotated[
+        str, typer.Option("--as", metavar="NEW", help="The new table to restore into.")
+    ],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (prod).")] = False,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until ACTIVE.")] = False,
+    timeout: WaitTimeoutOption = DEFAULT_WAIT_S,
+) -> None:
+    """Restore a table as of a point in time (PITR) into a NEW table.
+
+    In prod: shows account, region and both tables and needs the new table's name typed
+    (or --yes), as `drop` does.
+    """
+    target = _target(ctx)
+    at = parse_time(to, "--to", allow_latest=True)
+    when = "the latest restorable time" if at is None else at.isoformat()
+    err = _err()
+
+    def announce(account: str, region: str, source: str, new: str) -> None:
+        _line(
+            err,
+            f"about to RESTORE table {source} as of {when} into new table {new} in account "
+            f"{account}, region {region} (prod)",
+        )
+
+    confirm = _typed_table_name("restoring in prod", "create it")
+    started = restore_table(
+        target, table_name, new_table, at, yes=yes, announce=announce, confirm=confirm
+    )
+    out = _out()
+    restored_as_of = started.restore_time.isoformat() if started.restore_time else when
+    _line(
+        out,
+        f"restoring {started.source} as of {restored_as_of} into {started.table} at "
+        f"{target.where} (status {started.status})",
+    )
+    _line(out, f"restored: {', '.join(RESTORED)} (from the source's current settings)")
+    _line(
+        out,
+        f"NOT restored: {', '.join(NOT_RESTORED)}; {started.table} is outside the CDK stacks "
+        "(they neither manage nor delete it)",
+    )
+    if wait:
+        info = wait_until_active(target, started.table, timeout_s=timeout)
+        _line(out, f"{info.name} is ACTIVE")
+    else:
+        _line(
+            out,
+            f"`python -m scripts --stage {target.stage.name} describe {started.table}` shows "
+            "when it is ACTIVE",
+        )
+
+
+@app.command("export")
+def export_command(
+    ctx: typer.Context,
+    table_name: Annotated[str, typer.Argument(metavar="TABLE", help="Table or logical key.")],
+    to: Annotated[
+        str, typer.Option("--to", metavar="S3_URL", help="Destination: s3://bucket/prefix.")
+    ],
+    export_format: Annotated[
+        ExportFormatChoice, typer.Option("--format", help="Format of the exported items.")
+    ] = ExportFormatChoice.dynamodb_json,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at", metavar="TIME", help="ISO 8601 time with a zone to export as of (default: now)."
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Wait until COMPLETED or FAILED.")
+    ] = False,
+    timeout: WaitTimeoutOption = DEFAULT_WAIT_S,
+) -> None:
+    """Export a table as of a point in time (PITR) to S3; prints the export ARN.
+
+    No prod confirmation: an export changes no table (it reads the PITR backup and consumes
+    none of the table's capacity) and only adds new objects under the prefix
+    (AWSDynamoDB/<export id>/...), in a bucket whose own policy decides who may write there.
+    """
+    target = _target(ctx)
+    destination = parse_s3_url(to)
+    moment = parse_time(at, "--at") if at is not None else None
+    export = export_table(
+        target,
+        table_name,
+        destination,
+        export_format=export_format.value.upper(),
+        at=moment,
+    )
+    out = _out()
+    as_of = f" as of {moment.isoformat()}" if moment else ""
+    _line(
+        out,
+        f"exporting {target.table_name(table_name)}{as_of} to {destination.url} "
+        f"({export.export_format}, status {export.status})",
+    )
+    _line(out, f"export ARN: {export.arn}")
+    if wait:
+        done = wait_for_export(target, export.arn, timeout_s=timeout)
+        items = "?" if done.item_count is None else str(done.item_count)
+        _line(out, f"export COMPLETED: {items} items")
+        _line(out, f"manifest: {done.manifest_url or 'not reported by the endpoint'}")
 
 
 # ---------------------------------------------------------------- seed
