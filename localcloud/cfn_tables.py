@@ -22,7 +22,7 @@ from typing import Any
 from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation.exceptions import ValidationError as CfnValidationError
 
-from localcloud import arns
+from localcloud import arns, cfn_types
 from localcloud.dynamodb import service
 from localcloud.engine import EngineRequestError
 from localcloud.patches import Patch, PatchSet
@@ -233,7 +233,7 @@ class EngineTable:
     """A CloudFormation table resource whose table lives in DynamoDB Local.
 
     Shaped like moto's `CloudFormationModel` but not registered as one: moto finds it only
-    through `resource_class_from_type` below, so moto alone keeps its own behaviour.
+    through the type registry (`cfn_types`), so moto alone keeps its own behaviour.
     """
 
     cf_resource_type: str
@@ -495,21 +495,6 @@ def _update_in_place(name: str, old: Desired, new: Desired) -> None:
         )
 
 
-def resource_class_from_type(resource_type: str) -> Any:
-    """moto's lookup, with both DynamoDB table types served by `EngineTable`."""
-    if resource_type in (TABLE_TYPE, GLOBAL_TABLE_TYPE):
-        return EngineTable
-    return _CLASS_FROM_TYPE.original(resource_type)
-
-
-def resource_name_property_from_type(resource_type: str) -> str | None:
-    """moto's lookup, plus the name property of a GlobalTable."""
-    if resource_type in (TABLE_TYPE, GLOBAL_TABLE_TYPE):
-        return "TableName"
-    result: str | None = _NAME_FROM_TYPE.original(resource_type)
-    return result
-
-
 def resource_map_update(
     self: cfn_parsing.ResourceMap, template: dict[str, Any], parameters: Any = None
 ) -> None:
@@ -540,14 +525,7 @@ _RESOURCE_MAP_UPDATE = Patch(
     "update",
     resource_map_update,
 )
-_CLASS_FROM_TYPE = Patch(
-    "cfn.dynamodb_tables.engine", cfn_parsing, "resource_class_from_type", resource_class_from_type
-)
-_NAME_FROM_TYPE = Patch(
-    "cfn.dynamodb_tables.global_table_name",
-    cfn_parsing,
-    "resource_name_property_from_type",
-    resource_name_property_from_type,
-)
-
-PATCHES = PatchSet("cfn_tables", [_CLASS_FROM_TYPE, _NAME_FROM_TYPE, _RESOURCE_MAP_UPDATE])
+PATCHES = PatchSet("cfn_tables", [_RESOURCE_MAP_UPDATE])
+# Both DynamoDB table types are served by `EngineTable`, in DynamoDB Local.
+cfn_types.register(TABLE_TYPE, EngineTable, "TableName")
+cfn_types.register(GLOBAL_TABLE_TYPE, EngineTable, "TableName")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from localcloud import cfn, cfn_tables, dynamodb, iam, lambda_runner, state, streams, ttl
+from localcloud import cfn, cfn_tables, cfn_types, dynamodb, iam, lambda_runner, state, streams, ttl
 from localcloud.patches import PatchSet
 from localcloud.settings import Settings
 
@@ -47,11 +47,18 @@ def install(settings: Settings) -> Installed:
     )
     cfn.PATCHES.install()
     cfn_tables.PATCHES.install()
+    cfn_types.PATCHES.install()
     iam.install(settings.iam_mode)
     lambda_runner.install(settings)
     poller = streams.install(settings)
     ttl.install(settings, engine.client, on_delete=poller.notify)
-    _installed[:] = [cfn.PATCHES, cfn_tables.PATCHES, lambda_runner.PATCHES, streams.PATCHES]
+    _installed[:] = [
+        cfn.PATCHES,
+        cfn_tables.PATCHES,
+        cfn_types.PATCHES,
+        lambda_runner.PATCHES,
+        streams.PATCHES,
+    ]
     if data_dir is not None:
         _persister = state.Persister(data_dir, settings.snapshot_interval_s, requests)
         _persister.add(state.Part("table_extras", engine.extras.export, engine.extras.restore))

@@ -343,14 +343,14 @@ def test_moto_alone_has_no_engine_tables_and_skips_global_tables() -> None:
     for `AWS::DynamoDB::GlobalTable` (a moto that adds one makes this fail)."""
     from moto.dynamodb.models.table import Table as MotoTable
 
-    from localcloud import cfn_tables
+    from localcloud import cfn_tables, cfn_types
 
-    lookup = cfn_tables.PATCHES.patches[0].original
+    lookup = cfn_types.PATCHES.patches[0].original
     assert lookup("AWS::DynamoDB::Table") is MotoTable
     assert lookup("AWS::DynamoDB::GlobalTable") is None
-    assert cfn_tables.resource_class_from_type("AWS::DynamoDB::GlobalTable") is (
-        cfn_tables.EngineTable
-    )
+    for table_type in ("AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"):
+        assert cfn_types.resource_class_from_type(table_type) is cfn_tables.EngineTable
+        assert cfn_types.resource_name_property_from_type(table_type) == "TableName"
 
 
 def _imported_table(name: str, source: dict[str, Any]) -> dict[str, Any]:
