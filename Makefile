@@ -106,10 +106,14 @@ infra: install ## Only the infrastructure tests (assertions, snapshots, cdk-nag,
 SYNTH_ROOT ?= cdk.out
 SYNTH_DIR = $(or $(SYNTH_ROOT),cdk.out)/$(STAGE)
 
-synth: install ## Synthesize the app for STAGE (local|prod) into cdk.out/STAGE/.
+# CONTEXT: stage settings as space-separated key=value (README's stage table), e.g.
+# `make synth STAGE=prod CONTEXT="billing=autoscaled replicas=us-west-2"`.
+CONTEXT ?=
+
+synth: install ## Synthesize the app for STAGE (local|prod) into cdk.out/STAGE/ (settings: CONTEXT="k=v ...").
 	@case "$(STAGE)" in ""|*[!a-z0-9-]*) echo "error: STAGE must be a stage name, got '$(STAGE)'" >&2; exit 2;; esac
 	@rm -rf -- "$(SYNTH_DIR)"
-	$(CDK) synth -c stage=$(STAGE) --quiet --output "$(SYNTH_DIR)"
+	$(CDK) synth -c stage=$(STAGE) $(foreach setting,$(CONTEXT),-c $(setting)) --quiet --output "$(SYNTH_DIR)"
 	@echo "==> $(SYNTH_DIR)/ holds the $(STAGE) templates: $$(cd "$(SYNTH_DIR)" && ls *.template.json | tr '\n' ' ' | sed 's/ $$//')"
 
 snapshot-update: install ## Re-record the CloudFormation snapshots (review the diff!).

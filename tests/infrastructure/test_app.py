@@ -89,20 +89,36 @@ def test_pinned_cli_synthesizes_prod_without_credentials(tmp_path: Path) -> None
     assert any(r["Type"] == "AWS::DAX::Cluster" for r in data["Resources"].values())
 
 
-def make_synth(stage: str, root: Path) -> str:
-    """`make synth STAGE=stage` into `root` (without re-checking the install); its stdout."""
+def make_synth(stage: str, root: Path, context: str = "", *, ok: bool = True) -> str:
+    """`make synth STAGE=stage CONTEXT=context` into `root` (without re-checking the
+    install); its stdout (and stderr when it must fail)."""
     env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS"}}
     result = subprocess.run(
         ["make", "--no-print-directory", "-o", "install", "synth"]
-        + [f"STAGE={stage}", f"SYNTH_ROOT={root}"],
+        + [f"STAGE={stage}", f"SYNTH_ROOT={root}", f"CONTEXT={context}"],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
         timeout=600,
     )
+    if not ok:
+        assert result.returncode != 0, result.stdout[-2000:]
+        return result.stdout + result.stderr
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     return result.stdout
+
+
+@pytest.mark.slow
+def test_make_synth_takes_stage_settings_from_context(tmp_path: Path) -> None:
+    root = tmp_path / "cdk.out"
+    make_synth("prod", root, "billing=autoscaled contributor_insights=true dax=false")
+    data = json.loads((root / "prod" / "dynamo-backend-prod-data.template.json").read_text())
+    types = [resource["Type"] for resource in data["Resources"].values()]
+    assert "AWS::ApplicationAutoScaling::ScalableTarget" in types
+    assert "AWS::DAX::Cluster" not in types
+    output = make_synth("prod", tmp_path / "bad", "billing=reserved", ok=False)
+    assert "error: invalid configuration: billing must be one of" in output
 
 
 @pytest.mark.slow

@@ -460,3 +460,37 @@ def test_an_import_the_local_cloud_cannot_do_fails_the_table_and_leaves_nothing(
             StackName=stack, TemplateBody=_template(_imported_table(name, source))
         )
     assert name not in client("dynamodb", cloud).list_tables()["TableNames"]
+
+
+def test_the_stacks_global_tables_deploy_with_their_local_replicas_settings(
+    cloud: str, names: tuple[str, str], tmp_path: Any
+) -> None:
+    """CDK's own `AWS::DynamoDB::GlobalTable` (the stage's `replicas` option, auto scaled):
+    the local cloud makes the stack region's replica."""
+    from stacks.config import stage_config
+    from tests.infrastructure.synth import synthesize
+
+    config = stage_config("local", {"replicas": "us-west-2", "billing": "autoscaled"})
+    template = synthesize(config, tmp_path).data.to_json()
+    stack, name = names
+    spec = config.table("messages")
+    (logical_id, resource) = next(
+        (key, value)
+        for key, value in template["Resources"].items()
+        if value["Type"] == "AWS::DynamoDB::GlobalTable"
+        and value["Properties"]["TableName"] == spec.table_name
+    )
+    resource = copy.deepcopy(resource)
+    resource["Properties"]["TableName"] = name
+    cloudformation, dynamodb = client("cloudformation", cloud), client("dynamodb", cloud)
+    cloudformation.create_stack(StackName=stack, TemplateBody=_template(resource, logical_id))
+
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert table["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    assert table["ProvisionedThroughput"]["WriteCapacityUnits"] == 5
+    assert _names(table, "GlobalSecondaryIndexes") == {i.name for i in spec.global_indexes}
+    assert _names(table, "LocalSecondaryIndexes") == {i.name for i in spec.local_indexes}
+    assert _outputs(cloudformation, stack)["StreamArn"] == table["LatestStreamArn"]
