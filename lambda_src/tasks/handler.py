@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
-from typing import Any
 
-from common.errors import ValidationError
+from common.dispatch import Action, Event, dispatch, required
 from common.responses import Response, json_response, run
-from common.validation import expect_object, reject_unknown
 
 from tasks import models
 from tasks.clients import data_client
@@ -22,22 +19,14 @@ from tasks.repository import TaskRepository
 from tasks.service import TaskService
 from tasks.settings import Settings
 
-Event = dict[str, Any]
-
-
-def _required(event: Event, key: str) -> object:
-    if event.get(key) is None:
-        raise ValidationError(f"{key} is required", field=key)
-    return event[key]
-
 
 def _add_task(event: Event, service: TaskService) -> Response:
-    task = service.add_task(models.new_task(_required(event, "data")))
+    task = service.add_task(models.new_task(required(event, "data")))
     return json_response(201, {"message": "Task added", "task": task})
 
 
 def _get_task(event: Event, service: TaskService) -> Response:
-    return json_response(200, {"task": service.get_task(models.task_id(_required(event, "id")))})
+    return json_response(200, {"task": service.get_task(models.task_id(required(event, "id")))})
 
 
 def _list_tasks(event: Event, service: TaskService) -> Response:
@@ -47,27 +36,16 @@ def _list_tasks(event: Event, service: TaskService) -> Response:
     )
 
 
-ACTIONS: dict[str, tuple[Callable[[Event, TaskService], Response], tuple[str, ...]]] = {
-    "add_task": (_add_task, ("data",)),
-    "get_task": (_get_task, ("id",)),
-    "list_tasks": (_list_tasks, ("limit", "cursor")),
+ACTIONS: dict[str, Action[TaskService]] = {
+    "add_task": Action(_add_task, ("data",)),
+    "get_task": Action(_get_task, ("id",)),
+    "list_tasks": Action(_list_tasks, ("limit", "cursor")),
 }
-
-
-def _dispatch(event: object, service: TaskService) -> Response:
-    payload = expect_object(event, "event")
-    name = payload.get("action")
-    action = ACTIONS.get(name) if isinstance(name, str) else None
-    if action is None:
-        raise ValidationError(f"Invalid action; expected one of {sorted(ACTIONS)}", field="action")
-    run_action, fields = action
-    reject_unknown(payload, ("action", *fields), "")
-    return run_action(payload, service)
 
 
 def handle(event: object, service: TaskService) -> Response:
     """Answer one event with `service`; every outcome is a JSON response."""
-    return run(lambda: _dispatch(event, service))
+    return run(lambda: dispatch(event, ACTIONS, service))
 
 
 @functools.cache
@@ -80,4 +58,4 @@ def service() -> TaskService:
 def lambda_handler(event: object, context: object) -> Response:
     """The Lambda entry point (`tasks.handler.lambda_handler`)."""
     # The service is built inside `run`, so an unreachable DAX cluster is a 5xx response.
-    return run(lambda: _dispatch(event, service()))
+    return run(lambda: dispatch(event, ACTIONS, service()))

@@ -9,27 +9,15 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
+from common.dispatch import Action, Event, dispatch, required
 from common.dynamo import dynamodb_client
-from common.errors import ValidationError
 from common.responses import Response, json_response, run
-from common.validation import expect_object, reject_unknown
 
 from user_manager import models
 from user_manager.repository import UserNotFound, UserRepository
 from user_manager.service import UserService
 from user_manager.settings import Settings
-
-Event = dict[str, Any]
-
-
-def _required(event: Event, key: str) -> object:
-    if event.get(key) is None:
-        raise ValidationError(f"{key} is required", field=key)
-    return event[key]
 
 
 def _version(event: Event) -> int | None:
@@ -37,23 +25,23 @@ def _version(event: Event) -> int | None:
 
 
 def _create(event: Event, service: UserService) -> Response:
-    user = service.create(models.new_user(_required(event, "data")))
+    user = service.create(models.new_user(required(event, "data")))
     return json_response(201, {"message": "User created", "user": user})
 
 
 def _read(event: Event, service: UserService) -> Response:
-    return json_response(200, service.read(models.user_id(_required(event, "userId"))))
+    return json_response(200, service.read(models.user_id(required(event, "userId"))))
 
 
 def _update(event: Event, service: UserService) -> Response:
-    user_id = models.user_id(_required(event, "userId"))
-    changes = models.profile_changes(_required(event, "updates"))
+    user_id = models.user_id(required(event, "userId"))
+    changes = models.profile_changes(required(event, "updates"))
     user = service.update(user_id, changes, _version(event))
     return json_response(200, {"message": "User updated", "user": user})
 
 
 def _delete(event: Event, service: UserService) -> Response:
-    user_id = models.user_id(_required(event, "userId"))
+    user_id = models.user_id(required(event, "userId"))
     service.delete(user_id, _version(event))
     return json_response(200, {"message": "User deleted", "userId": user_id})
 
@@ -66,7 +54,7 @@ def _list(event: Event, service: UserService) -> Response:
 
 
 def _find_by_email(event: Event, service: UserService) -> Response:
-    email = models.email(_required(event, "email"))
+    email = models.email(required(event, "email"))
     user = service.find_by_email(email)
     if user is None:
         raise UserNotFound(email)
@@ -74,25 +62,17 @@ def _find_by_email(event: Event, service: UserService) -> Response:
 
 
 def _batch_create(event: Event, service: UserService) -> Response:
-    users = service.batch_create(models.new_users(_required(event, "users")))
+    users = service.batch_create(models.new_users(required(event, "users")))
     return json_response(201, {"message": "Users created", "count": len(users), "users": users})
 
 
 def _batch_get(event: Event, service: UserService) -> Response:
-    ids = models.id_list(_required(event, "userIds"), "userIds", maximum=models.MAX_BATCH_GET)
+    ids = models.id_list(required(event, "userIds"), "userIds", maximum=models.MAX_BATCH_GET)
     found, missing = service.batch_get(ids)
     return json_response(200, {"users": found, "missing": missing})
 
 
-@dataclass(frozen=True)
-class Action:
-    """An action's implementation and the event fields it accepts besides `action`."""
-
-    run: Callable[[Event, UserService], Response]
-    fields: tuple[str, ...]
-
-
-ACTIONS: dict[str, Action] = {
+ACTIONS: dict[str, Action[UserService]] = {
     "CREATE": Action(_create, ("data",)),
     "READ": Action(_read, ("userId",)),
     "UPDATE": Action(_update, ("userId", "updates", "version")),
@@ -104,19 +84,9 @@ ACTIONS: dict[str, Action] = {
 }
 
 
-def _dispatch(event: object, service: UserService) -> Response:
-    payload = expect_object(event, "event")
-    name = payload.get("action")
-    action = ACTIONS.get(name) if isinstance(name, str) else None
-    if action is None:
-        raise ValidationError(f"Invalid action; expected one of {sorted(ACTIONS)}", field="action")
-    reject_unknown(payload, ("action", *action.fields), "")
-    return action.run(payload, service)
-
-
 def handle(event: object, service: UserService) -> Response:
     """Answer one event with `service`; every outcome is a JSON response."""
-    return run(lambda: _dispatch(event, service))
+    return run(lambda: dispatch(event, ACTIONS, service))
 
 
 @functools.cache
@@ -134,4 +104,4 @@ def service() -> UserService:
 
 def lambda_handler(event: object, context: object) -> Response:
     """The Lambda entry point (`user_manager.handler.lambda_handler`)."""
-    return run(lambda: _dispatch(event, service()))
+    return run(lambda: dispatch(event, ACTIONS, service()))
