@@ -117,7 +117,7 @@ synth: install ## Synthesize the app for STAGE (local|prod) into cdk.out/STAGE/ 
 	@echo "==> $(SYNTH_DIR)/ holds the $(STAGE) templates: $$(cd "$(SYNTH_DIR)" && ls *.template.json | tr '\n' ' ' | sed 's/ $$//')"
 
 snapshot-update: install ## Re-record the CloudFormation snapshots (review the diff!).
-	$(PY) -m pytest tests/infrastructure/test_snapshots.py --snapshot-update
+	$(PY) -m pytest tests/infrastructure/test_snapshots.py tests/infrastructure/test_production_options.py -k snapshot --snapshot-update
 
 bench-synth: install
 	$(PY) -m bench.synth

@@ -11,11 +11,14 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 from cfnlint.api import ManualArgs, lint_file
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
 
 from stacks.config import DEFAULT_AUTOSCALING, stage_config
 from tests.infrastructure.synth import SynthesizedStage, synthesize
 from tests.infrastructure.test_cfn_lint import IGNORED
 from tests.infrastructure.test_checkov import load_skips, unexplained
+from tests.infrastructure.test_snapshots import masked
 from tests.support.checkov import ensure_installed, scan
 
 WEST_KEY = "arn:aws:kms:us-west-2:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -238,3 +241,14 @@ def test_every_option_on_passes_cfn_lint_and_checkov(
     result = scan(templates, checkov=ensure_installed())
     assert result.parsing_errors == 0
     assert unexplained(result.failed, stage.config.name, load_skips()) == []
+
+
+@pytest.mark.parametrize("variant", ["everything", "everything_imported"])
+def test_every_option_on_data_stack_matches_snapshot(
+    variant: str, request: pytest.FixtureRequest, snapshot: SnapshotAssertion
+) -> None:
+    """The review layer for the options the default stages leave off (`make snapshot-update`)."""
+    stage: SynthesizedStage = request.getfixturevalue(variant)
+    assert masked(stage.data.to_json()) == snapshot.use_extension(JSONSnapshotExtension)(
+        name=f"{variant}-data"
+    )
