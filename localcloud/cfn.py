@@ -23,6 +23,12 @@ upgrade that fixes the bug fails that test and the override can be deleted):
   resource, with a warning. (Tables are `cfn_tables.py`'s, in DynamoDB Local.)
 * `Stack.delete`: describing a deleted stack re-resolved its Outputs and so re-created the
   resources they reference (`cdk destroy` left `cruddur-messages` behind).
+* `execute_change_set` / `Stack.update` / `create_stack` (`cfn_resources.py`): resources
+  are created, updated and deleted in dependency order, a failure rolls the stack back
+  (`ROLLBACK_COMPLETE` / `UPDATE_ROLLBACK_COMPLETE`, the previous template kept) with resource
+  events that say which resource failed and why, and answers CloudFormation's XML with the
+  reason; a stack whose creation failed refuses updates, as on AWS (`cdk deploy` deletes and
+  re-creates it). Types the local cloud does not run are reported (`cfn_skipped.py`).
 """
 
 from __future__ import annotations
@@ -33,9 +39,14 @@ from typing import Any
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation import responses as cfn_responses
-from moto.cloudformation.exceptions import CloudFormationError, MissingParameterError
+from moto.cloudformation.exceptions import (
+    CloudFormationError,
+    MissingParameterError,
+    ValidationError,
+)
 from moto.core.responses import ActionResult, EmptyResult
 
+from localcloud import cfn_resources, cfn_skipped
 from localcloud.patches import Patch, PatchSet
 
 Backend = cfn_models.CloudFormationBackend
@@ -171,7 +182,12 @@ def _response_create_change_set(self: Any) -> Any:
 
 
 def create_change_set(self: Backend, *args: Any, **kwargs: Any) -> tuple[str, str]:
-    """moto's, plus: the stack sees the region's Exports (for `Fn::ImportValue`)."""
+    """moto's, plus: the stack sees the region's Exports (for `Fn::ImportValue`), and a
+    stack whose creation failed cannot be updated."""
+    if kwargs.get("change_set_type") == "UPDATE":
+        for existing in self.stacks.values():
+            if existing.name == kwargs.get("stack_name"):
+                _refuse_rolled_back_create(existing)
     change_set_id, stack_id = _CREATE_CHANGE_SET.original(self, *args, **kwargs)
     stack = self.stacks[stack_id]
     stack.cross_stack_resources = self.exports
@@ -180,54 +196,58 @@ def create_change_set(self: Backend, *args: Any, **kwargs: Any) -> tuple[str, st
 
 
 def execute_change_set(self: Backend, change_set_name: str, stack_name: str | None = None) -> None:
-    """moto's, plus Outputs, Exports and the removal of the stack's change sets."""
+    """moto's, plus Outputs, Exports and the removal of the stack's change sets; a failure
+    rolls the stack back (`cfn_resources`) and answers the reason."""
     change_set = _find_change_set(self, change_set_name, stack_name)
     if change_set is None:
         raise ChangeSetNotFound(change_set_name)
     stack = self.stacks[change_set.stack_id]
     old_exports = [export.name for export in stack.exports]
     try:
-        _EXECUTE_CHANGE_SET.original(self, change_set.change_set_id, stack_name)
-    except CloudFormationError as error:
-        _rolled_back(stack, change_set.change_set_type, error)
-        change_set.execution_status = "EXECUTE_FAILED"
-        raise
-    stack._parse_template()
-    stack.description = stack.template_dict.get("Description")
-    stack.output_map = stack._create_output_map()
-    for name in old_exports:
-        self.exports.pop(name, None)
-    self._validate_export_uniqueness(stack)
-    for export in stack.exports:
-        self.exports[export.name] = export
-    for change_set_id, other in list(self.change_sets.items()):
-        if other.stack_id == stack.stack_id:
-            del self.change_sets[change_set_id]
+        try:
+            _EXECUTE_CHANGE_SET.original(self, change_set.change_set_id, stack_name)
+        except Exception as error:
+            change_set.execution_status = "EXECUTE_FAILED"
+            cfn_resources.rolled_back(stack, change_set.change_set_type, error)
+            if change_set.change_set_type == "CREATE":
+                # AWS keeps the attempted template of a ROLLBACK_COMPLETE stack.
+                stack.template = change_set.template
+                stack._parse_template()
+            raise cfn_resources.as_cloudformation_error(error) from error
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+        for name in old_exports:
+            self.exports.pop(name, None)
+        self._validate_export_uniqueness(stack)
+        for export in stack.exports:
+            self.exports[export.name] = export
+    finally:
+        for change_set_id, other in list(self.change_sets.items()):
+            if other.stack_id == stack.stack_id:
+                del self.change_sets[change_set_id]
 
 
-def _rolled_back(stack: Any, operation: str, error: Exception) -> None:
-    """A failed create or update leaves the stack rolled back as CloudFormation reports it
-    (`ROLLBACK_COMPLETE` / `UPDATE_ROLLBACK_COMPLETE`), never stuck in progress."""
-    failed, rolled_back = (
-        ("CREATE_FAILED", "ROLLBACK_COMPLETE")
-        if operation == "CREATE"
-        else ("UPDATE_FAILED", "UPDATE_ROLLBACK_COMPLETE")
-    )
-    stack._add_stack_event(failed, resource_status_reason=str(error))
-    stack._add_stack_event(rolled_back)
-    stack.status = rolled_back
+def _refuse_rolled_back_create(stack: Any) -> None:
+    """AWS's answer to an update of a stack whose creation failed (`cdk deploy` deletes such
+    a stack and creates it again)."""
+    if stack.status == "ROLLBACK_COMPLETE":
+        raise ValidationError(
+            message=f"Stack:{stack.stack_id} is in ROLLBACK_COMPLETE state and can not be updated."
+        )
 
 
 def stack_update(self: Any, template: str, *args: Any, **kwargs: Any) -> None:
-    """moto's, but a refused update keeps the previous template and reads as rolled back."""
+    """moto's, but a failed update keeps the previous template and reads as rolled back."""
+    _refuse_rolled_back_create(self)
     previous = self.template
     try:
         _STACK_UPDATE.original(self, template, *args, **kwargs)
-    except CloudFormationError as error:
+    except Exception as error:
         self.template = previous
         self._parse_template()
-        _rolled_back(self, "UPDATE", error)
-        raise
+        cfn_resources.rolled_back(self, "UPDATE", error)
+        raise cfn_resources.as_cloudformation_error(error) from error
 
 
 def parse_and_update_resource(
@@ -257,6 +277,7 @@ def stack_delete(self: Any) -> None:
     moto resolves Outputs lazily; describing a deleted stack (CDK polls it by id until
     DELETE_COMPLETE) resolved `Fn::GetAtt` again and *re-created* the deleted table.
     """
+    cfn_resources.bind(self)
     _STACK_DELETE.original(self)
     self.output_map = cfn_parsing.OutputMap(self.resource_map, {}, self.stack_id)
 
@@ -318,5 +339,7 @@ PATCHES = PatchSet(
         _PARSE_AND_UPDATE,
         _STACK_DELETE,
         _STACK_UPDATE,
+        *cfn_resources.PATCHES,
+        *cfn_skipped.PATCHES,
     ],
 )

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
 from localcloud import cfn
 from localcloud.patches import without
@@ -244,3 +245,70 @@ def test_a_change_set_without_a_type_updates_the_existing_stack() -> None:
 
     assert update_without_type("fixed") == 1
     assert _visibility(sqs, "fixed") == "60"
+
+
+def _deployment_before_its_method() -> str:
+    """CDK's shape: the Deployment `DependsOn` the Method and comes first in the template."""
+    return json.dumps(
+        {
+            "Resources": {
+                "Deployment": {
+                    "Type": "AWS::ApiGateway::Deployment",
+                    "Properties": {"RestApiId": {"Ref": "Api"}},
+                    "DependsOn": "Method",
+                },
+                "Method": {
+                    "Type": "AWS::ApiGateway::Method",
+                    "Properties": {
+                        "RestApiId": {"Ref": "Api"},
+                        "ResourceId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                        "HttpMethod": "GET",
+                        "AuthorizationType": "NONE",
+                        "Integration": {
+                            "Type": "MOCK",
+                            "IntegrationHttpMethod": "GET",
+                            "Uri": "mock",
+                        },
+                    },
+                },
+                "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "ordered"}},
+            }
+        }
+    )
+
+
+def test_a_change_set_creates_resources_after_their_depends_on() -> None:
+    cloudformation, _, _ = _clients()
+    # moto answers API Gateway's JSON error to a CloudFormation call (the CDK CLI: "XML parse
+    # error: unexpected content").
+    with without(cfn.PATCHES), pytest.raises(ResponseParserError, match="any methods"):
+        _change_set_deploy(cloudformation, "plain", _deployment_before_its_method(), "CREATE")
+
+    _change_set_deploy(cloudformation, "fixed", _deployment_before_its_method(), "CREATE")
+    stack = cloudformation.describe_stacks(StackName="fixed")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_a_failed_change_set_create_rolls_back_what_it_created() -> None:
+    cloudformation, sqs, _ = _clients()
+    broken = json.loads(_template(queue_name="left-behind"))
+    broken["Resources"]["Broken"] = {
+        "Type": "AWS::ApiGateway::Deployment",
+        "Properties": {"RestApiId": {"Ref": "EmptyApi"}},
+    }
+    broken["Resources"]["EmptyApi"] = {
+        "Type": "AWS::ApiGateway::RestApi",
+        "Properties": {"Name": "empty"},
+    }
+    with without(cfn.PATCHES), pytest.raises(ResponseParserError):
+        _change_set_deploy(cloudformation, "plain", json.dumps(broken), "CREATE")
+    stack = cloudformation.describe_stacks(StackName="plain")["Stacks"][0]
+    assert stack["StackStatus"] == "REVIEW_IN_PROGRESS"  # moto: stuck, queue left behind
+    (url,) = sqs.list_queues()["QueueUrls"]
+    sqs.delete_queue(QueueUrl=url)
+
+    with pytest.raises(ClientError, match=r"Broken \(AWS::ApiGateway::Deployment\)"):
+        _change_set_deploy(cloudformation, "fixed", json.dumps(broken), "CREATE")
+    stack = cloudformation.describe_stacks(StackName="fixed")["Stacks"][0]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert sqs.list_queues().get("QueueUrls", []) == []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,21 @@ REGION = "us-east-1"
 class FixtureApp:
     """One fixture CDK app, copied into `work_dir` and deployed from there."""
 
-    def __init__(self, source: Path, work_dir: Path, context: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        source: Path,
+        work_dir: Path,
+        context: dict[str, str] | None = None,
+        *,
+        deploy_args: Sequence[str] = (),
+    ) -> None:
         self.source = source
         self.work_dir = work_dir
         self.context = dict(context or {})
+        # Extra `cdklocal deploy` arguments, e.g. `("--method=direct",)`.
+        self.deploy_args = tuple(deploy_args)
+        # The last `cdklocal deploy`'s output (its last lines when it failed).
+        self.last_output = ""
 
     def _prepare(self) -> Path:
         app_dir = self.work_dir / "app"
@@ -72,13 +84,19 @@ class FixtureApp:
             *args,
             "--outputs-file",
             str(outputs_file),
+            *self.deploy_args,
         ]
         if check:
-            deploy._run("cdklocal deploy", command, env, verbose=False, cwd=app_dir)
+            self.last_output = deploy._run(
+                "cdklocal deploy", command, env, verbose=False, cwd=app_dir
+            )
         else:
             try:
-                deploy._run("cdklocal deploy", command, env, verbose=False, cwd=app_dir)
+                self.last_output = deploy._run(
+                    "cdklocal deploy", command, env, verbose=False, cwd=app_dir
+                )
             except deploy.DeployError as error:
+                self.last_output = str(error)
                 return {"error": {"message": str(error)}}
         loaded: dict[str, dict[str, str]] = (
             json.loads(outputs_file.read_text()) if outputs_file.exists() else {}
