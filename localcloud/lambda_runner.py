@@ -1,16 +1,19 @@
-"""Run Python Lambdas in-process without Docker: warm worker processes per function version.
+"""Run Python and Node.js Lambdas without Docker: warm worker processes per function version.
 
 Replaces `moto.awslambda.models.LambdaFunction._invoke_lambda` (and `invoke`, for the
 invocation types, Lambda's error header and payload limits; and moto's Invoke handler, whose
 response limit is not Lambda's). For each function version and code/config
 fingerprint there is one `FunctionPool`: the deployed zip (`code_bytes`) is unpacked once,
-and each worker (`localcloud/lambda_worker.py`) imports the handler once and serves many
-invocations, like a warm Lambda container. Concurrent invocations get more workers, up to
-the function's reserved concurrency or the configured cap; a worker that crashes or times
-out is killed and replaced on demand; the pool of a replaced version (new code or config)
-is stopped. Output and log records go to moto's CloudWatch Logs (`/aws/lambda/<name>`).
-A function tagged for hot reload (`localcloud/hot_reload.py`) imports from its working-tree
-folder first and its zip after; an edit there recycles the pool's workers.
+and each worker (`localcloud/lambda_worker.py`, or `lambda_worker_node.mjs` for a Node.js
+runtime, on the node `lambda_runtimes` picks) imports the handler once and serves many
+invocations, like a warm Lambda container. A runtime it cannot run is refused at
+`CreateFunction` (and at a runtime change), never run as another language. Concurrent
+invocations get more workers, up to the function's reserved concurrency or the configured
+cap; a worker that crashes or times out is killed and replaced on demand; the pool of a
+replaced version (new code or config) is stopped. Output and log records go to moto's
+CloudWatch Logs (`/aws/lambda/<name>`). A function tagged for hot reload
+(`localcloud/hot_reload.py`) imports from its working-tree folder first and its zip after;
+an edit there recycles the pool's workers.
 """
 
 from __future__ import annotations
@@ -35,19 +38,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.exceptions import InvalidParameterValueException, LambdaClientError
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 from moto.core.common_types import TYPE_RESPONSE
 from moto.utilities.aws_headers import amz_crc32
 
-from localcloud import hot_reload, iam
+from localcloud import hot_reload, iam, lambda_runtimes
 from localcloud.patches import Patch, PatchSet
 from localcloud.settings import Settings
 
 log = logging.getLogger("localcloud.lambda")
 
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
+NODE_WORKER_SCRIPT = Path(__file__).with_name("lambda_worker_node.mjs")
 INIT_TIMEOUT_S = 30.0
 LOG_TAIL_BYTES = 4096
 # Lambda's Invoke quotas: any request body; the payload of `InvocationType=Event`; a response
@@ -121,8 +125,13 @@ class Worker:
         *,
         source_folder: Path | None,
         generation: int,
+        runtime: lambda_runtimes.Runtime = lambda_runtimes.PYTHON_RUNTIME,
     ) -> None:
-        command = [sys.executable, "-I", str(WORKER_SCRIPT), str(code_dir), handler]
+        if runtime.language == lambda_runtimes.NODE:
+            assert runtime.node is not None
+            command = [str(runtime.node), str(NODE_WORKER_SCRIPT), str(code_dir), handler]
+        else:
+            command = [sys.executable, "-I", str(WORKER_SCRIPT), str(code_dir), handler]
         if source_folder is not None:
             command.append(str(source_folder))
         self.process = subprocess.Popen(
@@ -194,6 +203,7 @@ class FunctionPool:
     env: dict[str, str]
     timeout_s: float
     cap: int
+    runtime: lambda_runtimes.Runtime = lambda_runtimes.PYTHON_RUNTIME
     # Hot reload: the working-tree folder imported first, and its files when workers started.
     source_folder: Path | None = None
     source_stamp: hot_reload.Stamp = frozenset()
@@ -286,6 +296,7 @@ class LambdaRunner:
         digest = hashlib.sha256()
         for part in (
             getattr(fn, "code_sha_256", ""),
+            fn.run_time or "",
             fn.handler or "",
             json.dumps(fn.environment_vars, sort_keys=True),
             str(fn.timeout),
@@ -304,7 +315,9 @@ class LambdaRunner:
             return self.settings.max_workers
         return int(reserved)
 
-    def _environment(self, fn: LambdaFunction, task_root: Path) -> dict[str, str]:
+    def _environment(
+        self, fn: LambdaFunction, task_root: Path, code_dir: Path, language: str
+    ) -> dict[str, str]:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "en_US.UTF-8",
@@ -321,6 +334,12 @@ class LambdaRunner:
             "AWS_DEFAULT_REGION": fn.region,
             **self._credentials(fn),
         }
+        if language == lambda_runtimes.NODE:
+            # Lambda's NODE_PATH ends with the task root; a hot-reloaded function's bundled
+            # packages stay in its zip's folder.
+            env["NODE_PATH"] = os.pathsep.join(
+                dict.fromkeys([str(task_root), str(code_dir / "node_modules")])
+            )
         config = logging_config(fn)
         if config.get("LogFormat") == "JSON":
             # What the Lambda runtime sets for JSON logs; INFO is AWS's default level there.
@@ -376,6 +395,10 @@ class LambdaRunner:
             if pool is not None and pool.fingerprint == fingerprint:
                 return pool
             retired = pool
+            try:
+                runtime = lambda_runtimes.resolve(fn.run_time, self.settings.node)
+            except lambda_runtimes.RuntimeUnavailable as error:
+                raise LambdaClientError("InvalidRuntimeException", str(error)) from None
             code_dir = self._unpack(fn, fingerprint)
             source = (
                 hot_reload.source_for(fn.tags or {}, str(fn.version), self.settings.project_dir)
@@ -391,9 +414,10 @@ class LambdaRunner:
                 fingerprint=fingerprint,
                 code_dir=code_dir,
                 handler=fn.handler or "",
-                env=self._environment(fn, source.folder or code_dir),
+                env=self._environment(fn, source.folder or code_dir, code_dir, runtime.language),
                 timeout_s=float(fn.timeout),
                 cap=self._cap(fn),
+                runtime=runtime,
                 source_folder=source.folder,
                 # Taken before any worker imports, so an edit after it is never missed.
                 source_stamp=hot_reload.stamp(source.folder) if source.folder else frozenset(),
@@ -497,6 +521,7 @@ class LambdaRunner:
             source_folder=pool.source_folder,
             # Read before the process imports anything: an edit after this recycles it.
             generation=pool.generation,
+            runtime=pool.runtime,
         )
         try:
             hello = worker.read_message(INIT_TIMEOUT_S)
@@ -552,6 +577,9 @@ class LambdaRunner:
             }
             return self._error_outcome(request_id, error, "", started)
         worker.invocations += 1
+        if reply.get("exit"):
+            # The runtime ends its process after this answer (Node.js: an unhandled rejection).
+            worker.kill()
         logs = str(reply.get("logs", ""))
         if reply.get("ok"):
             payload = str(reply["result"]).encode()
@@ -626,10 +654,14 @@ def _create_from_cloudformation_json(
     **kwargs: Any,
 ) -> LambdaFunction:
     create = _CREATE_FROM_CFN.original.__get__(None, cls)
-    fn: LambdaFunction = create(
-        resource_name, cloudformation_json, account_id, region_name, **kwargs
-    )
     properties = cloudformation_json.get("Properties", {})
+    _inline.runtime = properties.get("Runtime")
+    try:
+        fn: LambdaFunction = create(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+    finally:
+        _inline.runtime = None
     fn.logging_config = dict(properties.get("LoggingConfig") or {})  # type: ignore[attr-defined]
     fn.tags = cloudformation_tags(properties)
     return fn
@@ -658,7 +690,55 @@ def cloudformation_tags(properties: dict[str, Any]) -> dict[str, str]:
     return {str(tag["Key"]): str(tag["Value"]) for tag in properties.get("Tags") or []}
 
 
+# The runtime of the CloudFormation function being created, for its inline code's file name.
+_inline = threading.local()
+
+
+def _zip_inline_code(code: str) -> bytes:
+    """A template's inline `ZipFile` code as CloudFormation packs it: `index.js` for a
+    Node.js runtime (moto 5.2.5 always writes `index.py`)."""
+    runtime = str(getattr(_inline, "runtime", None) or "")
+    if not runtime.startswith("nodejs"):
+        packed: bytes = _ZIP_INLINE.original(code)
+        return packed
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("index.js", code)
+    return buffer.getvalue()
+
+
+_ZIP_INLINE = Patch(
+    "lambda.inline_code.node_file_name",
+    LambdaFunction,
+    "_create_zipfile_from_plaintext_code",
+    staticmethod(_zip_inline_code),
+)
+
+
+def refuse_unrunnable(runtime: str | None) -> None:
+    """Lambda's `InvalidParameterValueException` for a runtime the local cloud cannot run."""
+    node = _runner.settings.node if _runner is not None else None
+    try:
+        lambda_runtimes.resolve(runtime, node)
+    except lambda_runtimes.RuntimeUnavailable as error:
+        raise InvalidParameterValueException(str(error)) from None
+
+
+def _create_function(self: LambdaBackend, spec: dict[str, Any]) -> LambdaFunction:
+    """moto's, refusing a runtime that would otherwise be run as Python."""
+    refuse_unrunnable(spec.get("Runtime"))
+    fn: LambdaFunction = _CREATE_FUNCTION.original(self, spec)
+    return fn
+
+
+_CREATE_FUNCTION = Patch(
+    "lambda.create_function.refuse_runtime", LambdaBackend, "create_function", _create_function
+)
+
+
 def _update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> dict[str, Any]:
+    if config_updates.get("Runtime"):
+        refuse_unrunnable(str(config_updates["Runtime"]))
     result: dict[str, Any] = _UPDATE_CONFIGURATION.original(self, config_updates)
     if "LoggingConfig" in config_updates:
         self.logging_config = dict(config_updates["LoggingConfig"] or {})  # type: ignore[attr-defined]
@@ -814,6 +894,8 @@ PATCHES = PatchSet(
         _CREATE_FROM_CFN,
         _UPDATE_CONFIGURATION,
         _UPDATE_FROM_CFN,
+        _ZIP_INLINE,
+        _CREATE_FUNCTION,
     ],
 )
 
