@@ -51,6 +51,7 @@ def build_app(port: int) -> tuple[WsgiApp, FrontDoor]:
 
     from localcloud import (
         engine,
+        events,
         extensions,
         front_door,
         lambda_runner,
@@ -89,6 +90,7 @@ def build_app(port: int) -> tuple[WsgiApp, FrontDoor]:
             "extensions": extensions.installed_names(),
             "persistence": persister.counters() if persister is not None else None,
             "ttl": ttl.sweeper().counters(),
+            "events": events.scheduler().counters_json(),
             "iam": {"mode": config.iam_mode, "report": front_door.IAM_REPORT_PATH},
             "hot_reload": {
                 "enabled": config.hot_reload,
