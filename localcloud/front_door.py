@@ -16,6 +16,10 @@ against the function's role first: DynamoDB's per table, index, stream and trans
 (`iam_dynamodb`), SQS, SNS, S3, Lambda and CloudWatch Logs calls as `iam_services` maps them;
 it is refused with AWS's denial in the service's protocol when the role does not allow it;
 `GET /_localcloud/iam/report` answers what each function used and was denied.
+
+Requests to a deployed API (`/restapis/<id>/<stage>/_user_request_/...`, or a host
+`<id>.execute-api.localhost`) are answered by API Gateway's data plane (`apigateway`) before
+anything else.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Any
 
 from werkzeug.wsgi import get_input_stream
 
-from localcloud import arns, iam, iam_dynamodb, iam_policy, iam_services, ttl
+from localcloud import apigateway, arns, iam, iam_dynamodb, iam_policy, iam_services, ttl
 from localcloud.engine import DYNAMODB_TARGET, STREAMS_TARGET, EngineClient, EngineError
 from localcloud.table_extras import Caller, ExtrasError, TableExtras
 
@@ -144,6 +148,10 @@ class FrontDoor:
         self._key_schemas: dict[str, iam_dynamodb.KeySchema | None] = {}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        # API Gateway's data plane: a call to a deployed API, never one of moto's.
+        answered = apigateway.serve(environ, start_response)
+        if answered is not None:
+            return answered
         if environ.get("PATH_INFO") == ttl.EXPIRE_PATH:
             return self._expire_now(environ, start_response)
         if environ.get("PATH_INFO") == IAM_REPORT_PATH:

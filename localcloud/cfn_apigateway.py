@@ -1,0 +1,598 @@
+"""CloudFormation's API Gateway resources that moto skips or keeps only in part.
+
+moto 5.2.5 skips `AWS::ApiGateway::Stage` (so `RestApi.url` ends in `/None/`), keeps of an
+`AWS::ApiGateway::Method` only its type and integration URI (a `MOCK` integration, as CDK's
+CORS preflight makes, fails the deploy; integration and method responses, request
+templates and parameters are lost), gives an `AWS::ApiGateway::Deployment` no physical id,
+and has no CloudFormation support at all for `AWS::ApiGatewayV2::*` (an `HttpApi` is
+skipped, a `Fn::GetAtt` on it fails the deploy). The classes here serve those types through
+the type registry (`cfn_types`) and keep everything in moto's API Gateway backends, so the
+control plane (`aws apigateway get-method`, `aws apigatewayv2 get-routes`) shows what the
+data plane (`apigateway.py`) serves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.apigateway.models import APIGatewayBackend, apigateway_backends
+from moto.apigatewayv2.models import ApiGatewayV2Backend, apigatewayv2_backends
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+from localcloud import cfn_types
+
+REST_STAGE = "AWS::ApiGateway::Stage"
+REST_METHOD = "AWS::ApiGateway::Method"
+REST_DEPLOYMENT = "AWS::ApiGateway::Deployment"
+HTTP_API = "AWS::ApiGatewayV2::Api"
+HTTP_INTEGRATION = "AWS::ApiGatewayV2::Integration"
+HTTP_ROUTE = "AWS::ApiGatewayV2::Route"
+HTTP_STAGE = "AWS::ApiGatewayV2::Stage"
+
+
+def rest_backend(account_id: str, region_name: str) -> APIGatewayBackend:
+    backend: APIGatewayBackend = apigateway_backends[account_id][region_name]
+    return backend
+
+
+def http_backend(account_id: str, region_name: str) -> ApiGatewayV2Backend:
+    backend: ApiGatewayV2Backend = apigatewayv2_backends[account_id][region_name]
+    return backend
+
+
+def _id(value: Any) -> str:
+    """A `Ref` resolved by moto: a string, or a model whose physical id moto did not know."""
+    return str(getattr(value, "physical_resource_id", None) or getattr(value, "id", value))
+
+
+def _bool(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+class _Served:
+    """Shaped like moto's `CloudFormationModel`, found only through `cfn_types`."""
+
+    cf_resource_type: str
+    logical_resource_id: str
+    attributes: tuple[str, ...] = ()
+
+    def __init__(self, physical_id: str, account_id: str, region_name: str) -> None:
+        self.physical_id = physical_id
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.attributes
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        raise UnformattedGetAttTemplateException()
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> _Served:
+        return cls.create(cloudformation_json.get("Properties") or {}, account_id, region_name)
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+        raise NotImplementedError
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: _Served,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _Served:
+        """Replace: delete what the old properties made, create from the new ones."""
+        original_resource.delete(account_id, region_name)
+        return cls.create(cloudformation_json.get("Properties") or {}, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls.remove(
+            resource_name, cloudformation_json.get("Properties") or {}, account_id, region_name
+        )
+
+    @classmethod
+    def remove(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        raise NotImplementedError
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Delete what this resource made (already gone is not an error)."""
+        raise NotImplementedError
+
+
+# -- REST APIs (v1) -------------------------------------------------------------------------
+class RestDeployment(_Served):
+    """`AWS::ApiGateway::Deployment`: moto's deployment, with its id as the `Ref`."""
+
+    attributes = ("DeploymentId",)
+
+    def __init__(self, api_id: str, deployment_id: str, account_id: str, region: str) -> None:
+        super().__init__(deployment_id, account_id, region)
+        self.api_id = api_id
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "DeploymentId":
+            return self.physical_id
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+        api_id = _id(properties["RestApiId"])
+        deployment = rest_backend(account_id, region_name).create_deployment(
+            function_id=api_id,
+            name=str(properties.get("StageName") or ""),
+            description=str(properties.get("Description") or ""),
+            stage_variables=(properties.get("StageDescription") or {}).get("Variables"),
+        )
+        return cls(api_id, deployment.id, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = rest_backend(account_id, region_name).apis.get(self.api_id)
+        if api is not None:
+            api.deployments.pop(self.physical_id, None)
+
+    @classmethod
+    def remove(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        api = rest_backend(account_id, region_name).apis.get(_id(properties.get("RestApiId")))
+        if api is not None:
+            api.deployments.pop(physical_id, None)
+
+
+class RestStage(_Served):
+    """`AWS::ApiGateway::Stage`: a stage of the API on its deployment; `Ref` is its name."""
+
+    def __init__(self, api_id: str, name: str, account_id: str, region: str) -> None:
+        super().__init__(name, account_id, region)
+        self.api_id = api_id
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+        api_id = _id(properties["RestApiId"])
+        name = str(properties["StageName"])
+        tags = {str(t["Key"]): str(t["Value"]) for t in properties.get("Tags") or []}
+        rest_backend(account_id, region_name).create_stage(
+            function_id=api_id,
+            stage_name=name,
+            deploymentId=_id(properties.get("DeploymentId")),
+            variables=dict(properties.get("Variables") or {}),
+            description=str(properties.get("Description") or ""),
+            cacheClusterEnabled=_bool(properties.get("CacheClusterEnabled", False)),
+            cacheClusterSize=properties.get("CacheClusterSize"),
+            tags=tags or None,
+            tracing_enabled=_bool(properties.get("TracingEnabled", False)),
+        )
+        return cls(api_id, name, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: _Served,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _Served:
+        """A new deployment or new variables change the stage in place (as on AWS)."""
+        assert isinstance(original_resource, RestStage)
+        properties = cloudformation_json.get("Properties") or {}
+        api = rest_backend(account_id, region_name).apis.get(original_resource.api_id)
+        same = (
+            _id(properties.get("RestApiId")) == original_resource.api_id
+            and str(properties.get("StageName")) == original_resource.physical_id
+        )
+        if not same or api is None or original_resource.physical_id not in api.stages:
+            return super().update_from_cloudformation_json(
+                original_resource, new_resource_name, cloudformation_json, account_id, region_name
+            )
+        stage = api.stages[original_resource.physical_id]
+        stage.deployment_id = _id(properties.get("DeploymentId"))
+        stage.variables = dict(properties.get("Variables") or {})
+        stage.description = str(properties.get("Description") or "")
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = rest_backend(account_id, region_name).apis.get(self.api_id)
+        if api is not None:
+            api.stages.pop(self.physical_id, None)
+
+    @classmethod
+    def remove(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        api = rest_backend(account_id, region_name).apis.get(_id(properties.get("RestApiId")))
+        if api is not None:
+            api.stages.pop(str(properties.get("StageName") or physical_id), None)
+
+
+class RestMethod(_Served):
+    """`AWS::ApiGateway::Method` with its whole integration, integration responses and
+    method responses (moto keeps only the integration's type and URI)."""
+
+    def __init__(
+        self, api_id: str, resource_id: str, http_method: str, account_id: str, region: str
+    ) -> None:
+        super().__init__(f"{api_id}-{resource_id}-{http_method}", account_id, region)
+        self.api_id = api_id
+        self.resource_id = resource_id
+        self.http_method = http_method
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+        backend = rest_backend(account_id, region_name)
+        api_id = _id(properties["RestApiId"])
+        resource_id = _id(properties["ResourceId"])
+        http_method = str(properties["HttpMethod"]).upper()
+        scopes = properties.get("AuthorizationScopes")
+        backend.put_method(
+            function_id=api_id,
+            resource_id=resource_id,
+            method_type=http_method,
+            authorization_type=properties.get("AuthorizationType") or "NONE",
+            api_key_required=_bool(properties.get("ApiKeyRequired", False)),
+            request_parameters=properties.get("RequestParameters"),
+            request_models=properties.get("RequestModels"),
+            operation_name=properties.get("OperationName"),
+            authorizer_id=_id(properties["AuthorizerId"])
+            if properties.get("AuthorizerId")
+            else None,
+            authorization_scopes=scopes,
+            request_validator_id=properties.get("RequestValidatorId"),
+        )
+        for response in properties.get("MethodResponses") or []:
+            backend.put_method_response(
+                function_id=api_id,
+                resource_id=resource_id,
+                method_type=http_method,
+                response_code=str(response["StatusCode"]),
+                response_models=response.get("ResponseModels") or {},
+                response_parameters=response.get("ResponseParameters") or {},
+            )
+        integration = properties.get("Integration")
+        if integration:
+            timeout = integration.get("TimeoutInMillis")
+            backend.put_integration(
+                function_id=api_id,
+                resource_id=resource_id,
+                method_type=http_method,
+                integration_type=str(integration["Type"]),
+                uri=str(integration.get("Uri") or ""),
+                integration_method=integration.get("IntegrationHttpMethod") or "",
+                credentials=integration.get("Credentials"),
+                request_templates=integration.get("RequestTemplates"),
+                passthrough_behavior=integration.get("PassthroughBehavior"),
+                timeout_in_millis=str(timeout) if timeout is not None else None,
+                request_parameters=integration.get("RequestParameters"),
+                content_handling=integration.get("ContentHandling"),
+                connection_type=integration.get("ConnectionType"),
+            )
+            for response in integration.get("IntegrationResponses") or []:
+                backend.put_integration_response(
+                    function_id=api_id,
+                    resource_id=resource_id,
+                    method_type=http_method,
+                    status_code=str(response["StatusCode"]),
+                    selection_pattern=response.get("SelectionPattern") or "",
+                    response_templates=response.get("ResponseTemplates") or {},
+                    response_parameters=response.get("ResponseParameters") or {},
+                    content_handling=response.get("ContentHandling"),
+                )
+        return cls(api_id, resource_id, http_method, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _delete_method(account_id, region_name, self.api_id, self.resource_id, self.http_method)
+
+    @classmethod
+    def remove(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        _delete_method(
+            account_id,
+            region_name,
+            _id(properties.get("RestApiId")),
+            _id(properties.get("ResourceId")),
+            str(properties.get("HttpMethod") or "").upper(),
+        )
+
+
+def _delete_method(
+    account_id: str, region_name: str, api_id: str, resource_id: str, http_method: str
+) -> None:
+    api = rest_backend(account_id, region_name).apis.get(api_id)
+    resource = api.resources.get(resource_id) if api is not None else None
+    if resource is not None:
+        resource.delete_method(http_method)
+
+
+# -- HTTP APIs (v2) -------------------------------------------------------------------------
+def _api_endpoint(api_id: str, region_name: str) -> str:
+    return f"https://{api_id}.execute-api.{region_name}.amazonaws.com"
+
+
+class HttpApiResource(_Served):
+    """`AWS::ApiGatewayV2::Api`; `Ref` is its id, `Fn::GetAtt` answers `ApiId` and
+    `ApiEndpoint`."""
+
+    attributes = ("ApiId", "ApiEndpoint")
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "ApiId":
+            return self.physical_id
+        if attribute_name == "ApiEndpoint":
+            return _api_endpoint(self.physical_id, self.region_name)
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+        cors = properties.get("CorsConfiguration")
+        api = http_backend(account_id, region_name).create_api(
+            api_key_selection_expression=properties.get("ApiKeySelectionExpression") or "",
+            cors_configuration=cors,  # type: ignore[arg-type]
+            description=str(properties.get("Description") or ""),
+            disable_schema_validation=properties.get("DisableSchemaValidation") or "",
+            disable_execute_api_endpoint=properties.get("DisableExecuteApiEndpoint") or "",
+            name=str(properties.get("Name") or ""),
+            protocol_type=str(properties.get("ProtocolType") or "HTTP"),
+            route_selection_expression=properties.get("RouteSelectionExpression") or "",
+            tags=dict(properties.get("Tags") or {}),
+            version=str(properties.get("Version") or ""),
+        )
+        return cls(api.api_id, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: _Served,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _Served:
+        """In place: the API keeps its id, routes and stages."""
+        properties = cloudformation_json.get("Properties") or {}
+        apis = http_backend(account_id, region_name).apis
+        api = apis.get(original_resource.physical_id)
+        if api is None:
+            return cls.create(properties, account_id, region_name)
+        api.name = str(properties.get("Name") or api.name)
+        api.description = str(properties.get("Description") or "")
+        api.cors_configuration = properties.get("CorsConfiguration")
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        http_backend(account_id, region_name).delete_api(self.physical_id)
+
+    @classmethod
+    def remove(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        http_backend(account_id, region_name).delete_api(physical_id)
+
+
+class _HttpApiChild(_Served):
+    """A part of one HTTP API (integration, route, stage)."""
+
+    def __init__(self, api_id: str, physical_id: str, account_id: str, region: str) -> None:
+        super().__init__(physical_id, account_id, region)
+        self.api_id = api_id
+
+    def _api(self, account_id: str, region_name: str) -> Any:
+        return http_backend(account_id, region_name).apis.get(self.api_id)
+
+
+class HttpIntegration(_HttpApiChild):
+    """`AWS::ApiGatewayV2::Integration`; `Ref` is its id."""
+
+    attributes = ("IntegrationId",)
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "IntegrationId":
+            return self.physical_id
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+        api_id = _id(properties["ApiId"])
+        timeout = properties.get("TimeoutInMillis")
+        integration = http_backend(account_id, region_name).create_integration(
+            api_id=api_id,
+            connection_id=properties.get("ConnectionId") or "",
+            connection_type=properties.get("ConnectionType") or "INTERNET",
+            content_handling_strategy=properties.get("ContentHandlingStrategy") or "",
+            credentials_arn=properties.get("CredentialsArn") or "",
+            description=str(properties.get("Description") or ""),
+            integration_method=properties.get("IntegrationMethod") or "",
+            integration_subtype=properties.get("IntegrationSubtype") or "",
+            integration_type=str(properties["IntegrationType"]),
+            integration_uri=str(properties.get("IntegrationUri") or ""),
+            passthrough_behavior=properties.get("PassthroughBehavior") or "",
+            payload_format_version=str(properties.get("PayloadFormatVersion") or "1.0"),
+            request_parameters=properties.get("RequestParameters"),
+            request_templates=properties.get("RequestTemplates"),
+            response_parameters=properties.get("ResponseParameters"),
+            template_selection_expression=properties.get("TemplateSelectionExpression") or "",
+            timeout_in_millis=str(timeout) if timeout is not None else "",
+            tls_config=properties.get("TlsConfig") or {},
+        )
+        return cls(api_id, integration.id, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: _Served,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _Served:
+        """In place: routes name the integration by its id."""
+        assert isinstance(original_resource, HttpIntegration)
+        properties = cloudformation_json.get("Properties") or {}
+        api = original_resource._api(account_id, region_name)
+        integration = api.integrations.get(original_resource.physical_id) if api else None
+        if integration is None or _id(properties.get("ApiId")) != original_resource.api_id:
+            return super().update_from_cloudformation_json(
+                original_resource, new_resource_name, cloudformation_json, account_id, region_name
+            )
+        integration.integration_type = str(properties["IntegrationType"])
+        integration.integration_uri = str(properties.get("IntegrationUri") or "")
+        integration.payload_format_version = str(properties.get("PayloadFormatVersion") or "1.0")
+        integration.request_parameters = properties.get("RequestParameters")
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = self._api(account_id, region_name)
+        if api is not None:
+            api.delete_integration(self.physical_id)
+
+    @classmethod
+    def remove(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        cls(_id(properties.get("ApiId")), physical_id, account_id, region_name).delete(
+            account_id, region_name
+        )
+
+
+class HttpRoute(_HttpApiChild):
+    """`AWS::ApiGatewayV2::Route`; `Ref` is its id."""
+
+    attributes = ("RouteId",)
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "RouteId":
+            return self.physical_id
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+        api_id = _id(properties["ApiId"])
+        route = http_backend(account_id, region_name).create_route(
+            api_id=api_id,
+            api_key_required=_bool(properties.get("ApiKeyRequired", False)),
+            authorization_scopes=list(properties.get("AuthorizationScopes") or []),
+            authorization_type=str(properties.get("AuthorizationType") or "NONE"),
+            authorizer_id=_id(properties["AuthorizerId"]) if properties.get("AuthorizerId") else "",
+            model_selection_expression=properties.get("ModelSelectionExpression") or "",
+            operation_name=properties.get("OperationName") or "",
+            request_models=properties.get("RequestModels"),
+            request_parameters=properties.get("RequestParameters"),
+            route_key=str(properties["RouteKey"]),
+            route_response_selection_expression=properties.get("RouteResponseSelectionExpression")
+            or "",
+            target=str(properties.get("Target") or ""),
+        )
+        return cls(api_id, route.route_id, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: _Served,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _Served:
+        assert isinstance(original_resource, HttpRoute)
+        properties = cloudformation_json.get("Properties") or {}
+        api = original_resource._api(account_id, region_name)
+        route = api.routes.get(original_resource.physical_id) if api else None
+        if route is None or _id(properties.get("ApiId")) != original_resource.api_id:
+            return super().update_from_cloudformation_json(
+                original_resource, new_resource_name, cloudformation_json, account_id, region_name
+            )
+        route.route_key = str(properties["RouteKey"])
+        route.target = str(properties.get("Target") or "")
+        route.authorization_type = str(properties.get("AuthorizationType") or "NONE")
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = self._api(account_id, region_name)
+        if api is not None:
+            api.delete_route(self.physical_id)
+
+    @classmethod
+    def remove(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        cls(_id(properties.get("ApiId")), physical_id, account_id, region_name).delete(
+            account_id, region_name
+        )
+
+
+class HttpStage(_HttpApiChild):
+    """`AWS::ApiGatewayV2::Stage` (`$default` with auto-deploy, as `HttpApi` makes it);
+    `Ref` is its name."""
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+        api_id = _id(properties["ApiId"])
+        name = str(properties["StageName"])
+        config = {
+            "stageName": name,
+            "autoDeploy": _bool(properties.get("AutoDeploy", False)),
+            "stageVariables": dict(properties.get("StageVariables") or {}),
+            "description": properties.get("Description"),
+            "deploymentId": properties.get("DeploymentId"),
+            "tags": dict(properties.get("Tags") or {}),
+        }
+        http_backend(account_id, region_name).create_stage(api_id, config)
+        return cls(api_id, name, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = self._api(account_id, region_name)
+        if api is not None:
+            api.delete_stage(self.physical_id)
+
+    @classmethod
+    def remove(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        name = str(properties.get("StageName") or physical_id)
+        cls(_id(properties.get("ApiId")), name, account_id, region_name).delete(
+            account_id, region_name
+        )
+
+
+SERVED = {
+    REST_STAGE: RestStage,
+    REST_METHOD: RestMethod,
+    REST_DEPLOYMENT: RestDeployment,
+    HTTP_API: HttpApiResource,
+    HTTP_INTEGRATION: HttpIntegration,
+    HTTP_ROUTE: HttpRoute,
+    HTTP_STAGE: HttpStage,
+}
+
+
+def install() -> None:
+    """Serve the API Gateway types through the type registry (idempotent)."""
+    for resource_type, resource_class in SERVED.items():
+        cfn_types.register(resource_type, resource_class, None)
