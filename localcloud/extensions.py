@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from localcloud import cfn, cfn_tables, cfn_types, dynamodb, iam, lambda_runner, state, streams, ttl
+from localcloud import (
+    cfn,
+    cfn_apigateway,
+    cfn_tables,
+    cfn_types,
+    dynamodb,
+    events,
+    iam,
+    lambda_runner,
+    state,
+    streams,
+    ttl,
+)
 from localcloud.patches import PatchSet
 from localcloud.settings import Settings
 
@@ -48,16 +60,19 @@ def install(settings: Settings) -> Installed:
     cfn.PATCHES.install()
     cfn_tables.PATCHES.install()
     cfn_types.PATCHES.install()
+    cfn_apigateway.install()
     iam.install(settings.iam_mode)
     lambda_runner.install(settings)
     poller = streams.install(settings)
     ttl.install(settings, engine.client, on_delete=poller.notify)
+    events.install(settings, requests)
     _installed[:] = [
         cfn.PATCHES,
         cfn_tables.PATCHES,
         cfn_types.PATCHES,
         lambda_runner.PATCHES,
         streams.PATCHES,
+        events.PATCHES,
     ]
     if data_dir is not None:
         _persister = state.Persister(data_dir, settings.snapshot_interval_s, requests)
@@ -82,6 +97,7 @@ def shutdown() -> None:
     """
     global _persister
     ttl.uninstall()
+    events.uninstall()
     streams.uninstall()
     if _persister is not None:
         persister, _persister = _persister, None

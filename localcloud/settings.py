@@ -12,6 +12,8 @@ DEFAULT_MAX_WORKERS = 4
 DEFAULT_TTL_INTERVAL_S = 60.0
 # How often a changed control plane is written to the state directory.
 DEFAULT_SNAPSHOT_INTERVAL_S = 2.0
+# How many times faster than the clock `rate()` schedules fire (1: as on AWS; tests use more).
+DEFAULT_SCHEDULE_SPEEDUP = 1.0
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -45,6 +47,19 @@ def _seconds(name: str, default: float) -> float:
     return value
 
 
+def _speedup(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number (how many times faster), got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the server listens, where it keeps its files, and its background intervals."""
@@ -65,6 +80,10 @@ class Settings:
     hot_reload: bool = True
     # What a function's role does not allow: `enforce` (denied as on AWS), `audit`, `off`.
     iam_mode: str = "enforce"
+    # The node that runs Node.js functions (`LOCALCLOUD_NODE`); None: the pinned wheel's.
+    node: Path | None = None
+    # EventBridge `rate()` schedules fire this many times faster (`cron()` ones never do).
+    schedule_speedup: float = DEFAULT_SCHEDULE_SPEEDUP
 
     @property
     def endpoint(self) -> str:
@@ -90,4 +109,6 @@ def from_environment() -> Settings:
         project_dir=Path(os.environ.get("LOCALCLOUD_PROJECT_DIR") or Path.cwd()).resolve(),
         hot_reload=_flag("LOCALCLOUD_HOT_RELOAD", True),
         iam_mode=_choice("LOCALCLOUD_IAM", ("enforce", "audit", "off"), "enforce"),
+        node=Path(os.environ["LOCALCLOUD_NODE"]) if os.environ.get("LOCALCLOUD_NODE") else None,
+        schedule_speedup=_speedup("LOCALCLOUD_SCHEDULE_SPEEDUP", DEFAULT_SCHEDULE_SPEEDUP),
     )
