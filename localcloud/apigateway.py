@@ -12,14 +12,16 @@ door hands this module every request in one of the local forms of an API's URL:
 REST APIs: resources matched as API Gateway does (literal segments before `{param}`, before a
 greedy `{proxy+}`), the method or `ANY`; Lambda proxy integrations (`AWS_PROXY`) with the
 event in Lambda's shape and the proxy response rules (a malformed response answers 502);
-`MOCK` integrations (CDK's CORS preflight) with their integration responses, response
-parameters and literal response templates. Unknown resources and methods answer 403
-`Missing Authentication Token`, as AWS does.
+`MOCK` integrations (CDK's CORS preflight), non-proxy Lambda (`AWS`) and DynamoDB/SQS
+service integrations with mapping templates (`apigateway_integrations`, `apigateway_vtl`);
+Lambda TOKEN/REQUEST and Cognito authorizers (`apigateway_auth`). Unknown resources and
+methods answer 403 `Missing Authentication Token`, as AWS does.
 
 HTTP APIs: routes (`GET /items/{id}`, `ANY /{proxy+}`, `$default`), most specific first;
 Lambda proxy integrations with payload format 2.0 (or 1.0) and the 2.0 response rules (a
-value without `statusCode` is a 200 JSON answer); the API's CORS configuration answers
-preflights. No route answers 404 `Not Found`.
+value without `statusCode` is a 200 JSON answer); Lambda authorizers (payload 2.0, simple
+or IAM responses); the API's CORS configuration answers preflights. No route answers 404
+`Not Found`.
 
 The function runs in the local cloud's Lambda runner, as `lambda:InvokeFunction` by
 `apigateway.amazonaws.com`: under `LOCALCLOUD_IAM=enforce` its resource policy (the
@@ -43,7 +45,7 @@ from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wsgi import get_input_stream
 
-from localcloud import iam, iam_policy
+from localcloud import apigateway_auth, apigateway_integrations, iam, iam_policy
 
 log = logging.getLogger("localcloud.apigateway")
 
@@ -60,7 +62,6 @@ _API_HOST = re.compile(
 )
 _FUNCTION_ARN = re.compile(r"(arn:[^:]+:lambda:[^:]+:\d{12}:function:[^/:]+(?::[^/:]+)?)")
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
-_MOCK_STATUS = re.compile(r"[\"']?statusCode[\"']?\s*:\s*(\d{3})")
 PROXY_RESPONSE_KEYS = frozenset(
     {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 )
@@ -280,8 +281,9 @@ def permitted(fn: Any, source_arn: str, account: str) -> bool:
     return False
 
 
-def invoke(fn: Any, event: dict[str, Any]) -> tuple[Any, bool]:
-    """The function's parsed result (None if not JSON) and whether it failed."""
+def invoke_raw(fn: Any, event: dict[str, Any]) -> tuple[Any, bool]:
+    """The function's parsed answer (its error object when it failed; None if not JSON)
+    and whether it failed."""
     from localcloud import lambda_runner
 
     outcome = lambda_runner.runner().invoke(fn, event)
@@ -289,7 +291,14 @@ def invoke(fn: Any, event: dict[str, Any]) -> tuple[Any, bool]:
         result = json.loads(outcome.payload) if outcome.payload else None
     except ValueError:
         result = None
-    return (result if not outcome.function_error else None), outcome.function_error
+    return result, outcome.function_error
+
+
+def invoke(fn: Any, event: dict[str, Any]) -> tuple[Any, bool]:
+    """The function's parsed result (None if not JSON or when it failed) and whether it
+    failed."""
+    result, failed = invoke_raw(fn, event)
+    return (result if not failed else None), failed
 
 
 def _text(value: Any) -> str | None:
@@ -459,10 +468,19 @@ class RestApiServer:
         if integration is None:
             return _message(500, "Internal server error", "InternalServerErrorException")
         kind = integration.integration_type
-        if kind == "AWS_PROXY":
-            answer = self._lambda_proxy(request, stage, match, integration)
+        verdict = apigateway_auth.authorize_rest(self, request, stage, match, method)
+        if verdict.refused is not None:
+            answer = verdict.refused
+        elif kind == "AWS_PROXY":
+            answer = self._lambda_proxy(request, stage, match, integration, verdict.context)
         elif kind == "MOCK":
-            answer = self._mock(request, stage, method, integration)
+            answer = apigateway_integrations.mock(
+                self, request, stage, match, method, integration, verdict.context
+            )
+        elif kind == "AWS":
+            answer = apigateway_integrations.run(
+                self, request, stage, match, method, integration, verdict.context
+            )
         else:
             log.warning("REST integration type %s is not run by the local cloud", kind)
             answer = _message(500, "Internal server error", "InternalServerErrorException")
@@ -530,7 +548,14 @@ class RestApiServer:
             f"{request.method}{request.path}"
         )
 
-    def _lambda_proxy(self, request: Request, stage: Any, match: Match, integration: Any) -> Answer:
+    def _lambda_proxy(
+        self,
+        request: Request,
+        stage: Any,
+        match: Match,
+        integration: Any,
+        authorizer: dict[str, Any] | None = None,
+    ) -> Answer:
         error = _message(500, "Internal server error", "InternalServerErrorException")
         try:
             fn = function_of(str(integration.uri), dict(stage.variables))
@@ -539,88 +564,16 @@ class RestApiServer:
             return error
         if not permitted(fn, self.source_arn(request), self.account):
             return error
-        result, failed = invoke(fn, self.event(request, stage, match))
+        event = self.event(request, stage, match)
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = authorizer
+        result, failed = invoke(fn, event)
         answer = None if failed else proxy_response(result)
         if answer is None:
             if not failed:
                 log.warning("Malformed Lambda proxy response from %s", fn.function_name)
             return _message(502, "Internal server error", "InternalServerErrorException")
         return answer
-
-    def _mock(self, request: Request, stage: Any, method: Any, integration: Any) -> Answer:
-        """A `MOCK` integration: the request template's statusCode picks the response."""
-        templates = integration.request_templates or {}
-        content_type = (request.header("Content-Type") or "application/json").split(";")[0]
-        template = templates.get(content_type) or templates.get("application/json") or ""
-        found = _MOCK_STATUS.search(template or "")
-        status = found.group(1) if found else "200"
-        responses = integration.integration_responses or {}
-        chosen = None
-        for response in responses.values():
-            pattern = response.selection_pattern
-            if pattern and re.fullmatch(pattern, status):
-                chosen = response
-                break
-        if chosen is None:
-            chosen = next((r for r in responses.values() if not r.selection_pattern), None)
-        if chosen is None:
-            return _message(500, "Internal server error", "InternalServerErrorException")
-        context = _Context(request, dict(stage.variables))
-        headers: list[tuple[str, str]] = []
-        for target, source in (chosen.response_parameters or {}).items():
-            prefix = "method.response.header."
-            value = context.parameter(str(source))
-            if str(target).startswith(prefix) and value is not None:
-                headers.append((str(target)[len(prefix) :], value))
-        templates_out = chosen.response_templates or {}
-        body = ""
-        content_out = "application/json"
-        if templates_out:
-            content_out, text = next(iter(templates_out.items()))
-            body = context.render(text or "")
-        if not any(name.lower() == "content-type" for name, _ in headers):
-            headers.append(("Content-Type", content_out))
-        return int(chosen.status_code), headers, body.encode()
-
-
-class _Context:
-    """The few mapping expressions a mock integration's responses use."""
-
-    def __init__(self, request: Request, stage_variables: dict[str, str]) -> None:
-        self.request = request
-        self.stage_variables = stage_variables
-
-    def parameter(self, source: str) -> str | None:
-        """A response parameter's value: a `'literal'`, a request header or query value, a
-        stage variable or `context.requestId`."""
-        if len(source) >= 2 and source.startswith("'") and source.endswith("'"):
-            return source[1:-1]
-        if source.startswith("method.request.header."):
-            return self.request.header(source.split(".", 3)[3])
-        if source.startswith("method.request.querystring."):
-            wanted = source.split(".", 3)[3]
-            values = [v for k, v in parse_qsl(self.request.query) if k == wanted]
-            return values[-1] if values else None
-        if source.startswith("stageVariables."):
-            return self.stage_variables.get(source.split(".", 1)[1])
-        if source == "context.requestId":
-            return self.request.request_id
-        return None
-
-    def render(self, template: str) -> str:
-        """A response template: `$context.requestId`, `$stageVariables.x` and
-        `$input.params('x')` substituted; VTL directives (`#set`, `#if`) are not run."""
-        text = template.replace("$context.requestId", self.request.request_id)
-        text = re.sub(
-            r"\$stageVariables\.([A-Za-z0-9_]+)",
-            lambda m: self.stage_variables.get(m.group(1), ""),
-            text,
-        )
-        return re.sub(
-            r"\$input\.params\(['\"]([^'\"]+)['\"]\)",
-            lambda m: self.request.header(m.group(1)) or "",
-            text,
-        )
 
 
 # -- HTTP APIs ------------------------------------------------------------------------------
@@ -714,7 +667,13 @@ class HttpApiServer:
         if match is None:
             status, headers, payload = _message(404, "Not Found")
         else:
-            status, headers, payload = self._integrate(request, stage, match, raw_path)
+            verdict = apigateway_auth.authorize_http(self, request, stage, match, raw_path)
+            if verdict.refused is not None:
+                status, headers, payload = verdict.refused
+            else:
+                status, headers, payload = self._integrate(
+                    request, stage, match, raw_path, verdict.context
+                )
         headers = [*headers, ("Apigw-Requestid", request.request_id[:16])]
         if cors is not None and request.header("Origin"):
             headers.extend(h for h in cors if h[0] != "Access-Control-Allow-Methods")
@@ -744,7 +703,14 @@ class HttpApiServer:
             headers.append(("Access-Control-Max-Age", str(config["MaxAge"])))
         return headers
 
-    def _integrate(self, request: Request, stage: Any, match: RouteMatch, raw_path: str) -> Answer:
+    def _integrate(
+        self,
+        request: Request,
+        stage: Any,
+        match: RouteMatch,
+        raw_path: str,
+        authorizer: dict[str, Any] | None = None,
+    ) -> Answer:
         error = _message(500, "Internal Server Error")
         target = str(match.route.target or "")
         integration = self.api.integrations.get(target.rpartition("/")[2])
@@ -769,6 +735,8 @@ class HttpApiServer:
             event = self._event_v1(request, stage, match, raw_path)
         else:
             event = self.event(request, stage, match, raw_path)
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = authorizer
         result, failed = invoke(fn, event)
         if failed:
             return error

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.apigateway.models import APIGatewayBackend, apigateway_backends
+from moto.apigateway.models import APIGatewayBackend, RestAPI, apigateway_backends
 from moto.apigatewayv2.models import ApiGatewayV2Backend, apigatewayv2_backends
+from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
 from localcloud import cfn_types
 
+REST_API = "AWS::ApiGateway::RestApi"
+REST_AUTHORIZER = "AWS::ApiGateway::Authorizer"
+HTTP_AUTHORIZER = "AWS::ApiGatewayV2::Authorizer"
 REST_STAGE = "AWS::ApiGateway::Stage"
 REST_METHOD = "AWS::ApiGateway::Method"
 REST_DEPLOYMENT = "AWS::ApiGateway::Deployment"
@@ -331,6 +335,69 @@ def _delete_method(
         resource.delete_method(http_method)
 
 
+class RestApiResource(RestAPI):
+    """`AWS::ApiGateway::RestApi` as moto creates it, plus the delete moto lacks (a deleted
+    or rolled-back stack left its API, with every resource and method, behind)."""
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        rest_backend(account_id, region_name).apis.pop(str(resource_name), None)
+
+
+class RestAuthorizer(_Served):
+    """`AWS::ApiGateway::Authorizer` (TOKEN, REQUEST, COGNITO_USER_POOLS); `Ref` is its id.
+    moto's control plane keeps it; `apigateway_auth` runs it."""
+
+    attributes = ("AuthorizerId",)
+
+    def __init__(self, api_id: str, authorizer_id: str, account_id: str, region: str) -> None:
+        super().__init__(authorizer_id, account_id, region)
+        self.api_id = api_id
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "AuthorizerId":
+            return self.physical_id
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+        api_id = _id(properties["RestApiId"])
+        ttl = properties.get("AuthorizerResultTtlInSeconds")
+        authorizer = rest_backend(account_id, region_name).create_authorizer(
+            restapi_id=api_id,
+            name=str(properties.get("Name") or ""),
+            authorizer_type=str(properties.get("Type") or "TOKEN"),
+            provider_arns=properties.get("ProviderARNs"),
+            auth_type=properties.get("AuthType"),
+            authorizer_uri=properties.get("AuthorizerUri"),
+            authorizer_credentials=properties.get("AuthorizerCredentials"),
+            identity_source=properties.get("IdentitySource"),
+            authorizer_result_ttl=int(ttl) if ttl is not None else None,
+        )
+        # moto's create_authorizer drops the expression (a misspelt keyword).
+        authorizer.identity_validation_expression = properties.get("IdentityValidationExpression")
+        return cls(api_id, str(authorizer.id), account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = rest_backend(account_id, region_name).apis.get(self.api_id)
+        if api is not None:
+            api.authorizers.pop(self.physical_id, None)
+
+    @classmethod
+    def remove(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        cls(_id(properties.get("RestApiId")), physical_id, account_id, region_name).delete(
+            account_id, region_name
+        )
+
+
 # -- HTTP APIs (v2) -------------------------------------------------------------------------
 def _api_endpoint(api_id: str, region_name: str) -> str:
     return f"https://{api_id}.execute-api.{region_name}.amazonaws.com"
@@ -531,12 +598,59 @@ class HttpRoute(_HttpApiChild):
         route.route_key = str(properties["RouteKey"])
         route.target = str(properties.get("Target") or "")
         route.authorization_type = str(properties.get("AuthorizationType") or "NONE")
+        route.authorizer_id = (
+            _id(properties["AuthorizerId"]) if properties.get("AuthorizerId") else ""
+        )
         return original_resource
 
     def delete(self, account_id: str, region_name: str) -> None:
         api = self._api(account_id, region_name)
         if api is not None:
             api.delete_route(self.physical_id)
+
+    @classmethod
+    def remove(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        cls(_id(properties.get("ApiId")), physical_id, account_id, region_name).delete(
+            account_id, region_name
+        )
+
+
+class HttpAuthorizer(_HttpApiChild):
+    """`AWS::ApiGatewayV2::Authorizer` (REQUEST: a Lambda authorizer; JWT kept, not run);
+    `Ref` is its id."""
+
+    attributes = ("AuthorizerId",)
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "AuthorizerId":
+            return self.physical_id
+        raise UnformattedGetAttTemplateException()
+
+    @classmethod
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+        api_id = _id(properties["ApiId"])
+        ttl = properties.get("AuthorizerResultTtlInSeconds")
+        authorizer = http_backend(account_id, region_name).create_authorizer(
+            api_id=api_id,
+            auth_creds_arn=properties.get("AuthorizerCredentialsArn") or "",
+            auth_payload_format_version=str(properties.get("AuthorizerPayloadFormatVersion") or ""),
+            auth_result_ttl=str(ttl) if ttl is not None else "",
+            authorizer_uri=str(properties.get("AuthorizerUri") or ""),
+            authorizer_type=str(properties["AuthorizerType"]),
+            enable_simple_response=properties.get("EnableSimpleResponses") or "",
+            identity_source=properties.get("IdentitySource") or [],  # type: ignore[arg-type]
+            identity_validation_expr=properties.get("IdentityValidationExpression") or "",
+            jwt_config=properties.get("JwtConfiguration") or {},  # type: ignore[arg-type]
+            name=str(properties.get("Name") or ""),
+        )
+        return cls(api_id, str(authorizer.id), account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = self._api(account_id, region_name)
+        if api is not None:
+            api.authorizers.pop(self.physical_id, None)
 
     @classmethod
     def remove(
@@ -582,6 +696,8 @@ class HttpStage(_HttpApiChild):
 
 
 SERVED = {
+    REST_AUTHORIZER: RestAuthorizer,
+    HTTP_AUTHORIZER: HttpAuthorizer,
     REST_STAGE: RestStage,
     REST_METHOD: RestMethod,
     REST_DEPLOYMENT: RestDeployment,
@@ -596,3 +712,7 @@ def install() -> None:
     """Serve the API Gateway types through the type registry (idempotent)."""
     for resource_type, resource_class in SERVED.items():
         cfn_types.register(resource_type, resource_class, None)
+    if REST_API not in cfn_types.served_types():
+        # moto's create (and its name property), with a delete.
+        name_property = cfn_parsing.resource_name_property_from_type(REST_API)
+        cfn_types.register(REST_API, RestApiResource, name_property)

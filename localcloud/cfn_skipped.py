@@ -41,7 +41,6 @@ REASONS: dict[str, str] = {
     "AWS::Cognito::UserPoolClient": "moto has no CloudFormation model for Cognito clients",
     "AWS::SecretsManager::Secret": "moto has no CloudFormation model for secrets",
     "AWS::ApiGateway::Account": "API Gateway's CloudWatch role setting: nothing to run",
-    "AWS::ApiGateway::Authorizer": "moto has no CloudFormation model for authorizers",
 }
 DEFAULT_REASON = "moto has no CloudFormation model for this type"
 
