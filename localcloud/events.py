@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from moto.events.models import EventsBackend, Rule, events_backends
 from moto.events.utils import EventMessageType
 
-from localcloud import iam_policy, lambda_runner
+from localcloud import lambda_permissions, lambda_runner
 from localcloud.patches import Patch, PatchSet
 from localcloud.settings import Settings
 from localcloud.state import RequestLock
@@ -473,38 +473,13 @@ def _arn_parts(arn: str) -> tuple[str, str, str, str]:
     return parts[2], parts[3], parts[4], parts[5]
 
 
-def _service_statements(policy: Any, principal: str) -> list[dict[str, Any]]:
-    """The statements of a resource policy that name `principal` (as identity statements)."""
-    kept = ("Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition")
-    found = []
-    for statement in policy or []:
-        named = statement.get("Principal")
-        services = named.get("Service", []) if isinstance(named, dict) else []
-        services = [services] if isinstance(services, str) else services
-        aws = named.get("AWS") if isinstance(named, dict) else None
-        if named == "*" or aws == "*" or principal in services:
-            found.append({k: v for k, v in statement.items() if k in kept})
-    return found
-
-
 def lambda_permits(
     statements: list[dict[str, Any]], function_arn: str, source_arn: str, account: str
 ) -> bool:
     """Whether a function's resource policy lets EventBridge invoke it for `source_arn`."""
-    chosen = _service_statements(statements, EVENTS_PRINCIPAL)
-    if not chosen:
-        return False
-    try:
-        policy = iam_policy.parse_policy({"Version": "2012-10-17", "Statement": chosen}, "lambda")
-    except iam_policy.PolicyError as error:
-        log.warning("the resource policy of %s cannot be read: %s", function_arn, error)
-        return False
-    request = iam_policy.Request(
-        action="lambda:InvokeFunction",
-        resource=function_arn,
-        context={"aws:SourceArn": (source_arn,), "aws:SourceAccount": (account,)},
+    return lambda_permissions.permits(
+        statements, EVENTS_PRINCIPAL, function_arn, source_arn, account
     )
-    return iam_policy.evaluate([policy], request).allowed
 
 
 class Deliverer:

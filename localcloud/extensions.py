@@ -9,10 +9,12 @@ from localcloud import (
     cfn_apigateway,
     cfn_tables,
     cfn_types,
+    custom_resources,
     dynamodb,
     events,
     iam,
     lambda_runner,
+    s3_notifications,
     state,
     streams,
     ttl,
@@ -61,6 +63,8 @@ def install(settings: Settings) -> Installed:
     cfn_tables.PATCHES.install()
     cfn_types.PATCHES.install()
     cfn_apigateway.install()
+    custom_resources.PATCHES.install()
+    s3_notifications.install(settings)
     iam.install(settings.iam_mode)
     lambda_runner.install(settings)
     poller = streams.install(settings)
@@ -70,6 +74,8 @@ def install(settings: Settings) -> Installed:
         cfn.PATCHES,
         cfn_tables.PATCHES,
         cfn_types.PATCHES,
+        custom_resources.PATCHES,
+        s3_notifications.PATCHES,
         lambda_runner.PATCHES,
         streams.PATCHES,
         events.PATCHES,
@@ -106,5 +112,7 @@ def shutdown() -> None:
         finally:
             persister.data_dir.close()
     lambda_runner.uninstall()
+    s3_notifications.PATCHES.uninstall()
+    custom_resources.PATCHES.uninstall()
     iam.uninstall()
     dynamodb.uninstall()

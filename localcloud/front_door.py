@@ -19,7 +19,8 @@ it is refused with AWS's denial in the service's protocol when the role does not
 
 Requests to a deployed API (`/restapis/<id>/<stage>/_user_request_/...`, or a host
 `<id>.execute-api.localhost`) are answered by API Gateway's data plane (`apigateway`) before
-anything else.
+anything else. `PUT /_localcloud/cfn-response/<token>` is a custom resource's `ResponseURL`
+(`custom_resources`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,16 @@ from typing import Any
 
 from werkzeug.wsgi import get_input_stream
 
-from localcloud import apigateway, arns, iam, iam_dynamodb, iam_policy, iam_services, ttl
+from localcloud import (
+    apigateway,
+    arns,
+    custom_resources,
+    iam,
+    iam_dynamodb,
+    iam_policy,
+    iam_services,
+    ttl,
+)
 from localcloud.engine import DYNAMODB_TARGET, STREAMS_TARGET, EngineClient, EngineError
 from localcloud.table_extras import Caller, ExtrasError, TableExtras
 
@@ -156,6 +166,8 @@ class FrontDoor:
             return self._expire_now(environ, start_response)
         if environ.get("PATH_INFO") == IAM_REPORT_PATH:
             return self._iam_report(start_response)
+        if str(environ.get("PATH_INFO", "")).startswith(custom_resources.RESPONSE_PATH):
+            return self._custom_resource_response(environ, start_response)
         if not is_dynamodb(environ):
             denial = self._authorize_service(environ)
             if denial is not None:
@@ -323,6 +335,20 @@ class FrontDoor:
                 log.warning("IAM audit (allowed): %s", check.message)
             return ""
         return denied[0].message
+
+    @staticmethod
+    def _custom_resource_response(
+        environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """`PUT /_localcloud/cfn-response/<token>`: a custom resource's answer (its
+        `ResponseURL`), handed to the stack operation that waits for it."""
+        token = str(environ["PATH_INFO"])[len(custom_resources.RESPONSE_PATH) :]
+        status, payload = custom_resources.answer(token, get_input_stream(environ).read())
+        start_response(
+            f"{status} {reason_phrase(status)}",
+            [("Content-Type", "text/plain"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
 
     @staticmethod
     def _iam_report(start_response: StartResponse) -> Iterable[bytes]:
