@@ -45,7 +45,7 @@ from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wsgi import get_input_stream
 
-from localcloud import apigateway_auth, apigateway_integrations, iam, iam_policy
+from localcloud import apigateway_auth, apigateway_integrations, iam, lambda_permissions
 
 log = logging.getLogger("localcloud.apigateway")
 
@@ -245,29 +245,13 @@ def permitted(fn: Any, source_arn: str, account: str) -> bool:
     authorizer = iam.authorizer()
     if authorizer is None or authorizer.mode == iam.OFF:
         return True
-    statements = []
-    for statement in getattr(fn.policy, "statements", []):
-        principal = statement.get("Principal")
-        services = principal.get("Service") if isinstance(principal, dict) else principal
-        names = services if isinstance(services, list) else [services]
-        if APIGATEWAY_PRINCIPAL in names or "*" in names:
-            statements.append({k: v for k, v in statement.items() if k != "Principal"})
-    request = iam_policy.Request(
-        "lambda:InvokeFunction",
+    allowed = lambda_permissions.permits(
+        getattr(fn.policy, "statements", []),
+        APIGATEWAY_PRINCIPAL,
         fn.function_arn,
-        {"aws:SourceArn": (source_arn,), "aws:SourceAccount": (account,)},
-        filled_keys=None,
+        source_arn,
+        account,
     )
-    allowed = False
-    if statements:
-        try:
-            policy = iam_policy.parse_policy(
-                {"Version": "2012-10-17", "Statement": statements}, f"{fn.function_name}-policy"
-            )
-        except iam_policy.PolicyError as error:
-            log.warning("resource policy of %s not checked: %s", fn.function_name, error)
-            return True
-        allowed = iam_policy.evaluate([policy], request).allowed
     if allowed:
         return True
     message = (
