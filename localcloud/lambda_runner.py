@@ -335,10 +335,17 @@ class LambdaRunner:
             **self._credentials(fn),
         }
         if language == lambda_runtimes.NODE:
-            # Lambda's NODE_PATH ends with the task root; a hot-reloaded function's bundled
-            # packages stay in its zip's folder.
+            # Lambda's NODE_PATH puts the runtime's SDK before the task root; a hot-reloaded
+            # function's bundled packages stay in its zip's folder.
+            sdk = lambda_runtimes.sdk_node_path(self.settings.state_dir)
             env["NODE_PATH"] = os.pathsep.join(
-                dict.fromkeys([str(task_root), str(code_dir / "node_modules")])
+                dict.fromkeys(
+                    [
+                        *([str(sdk)] if sdk is not None else []),
+                        str(task_root),
+                        str(code_dir / "node_modules"),
+                    ]
+                )
             )
         config = logging_config(fn)
         if config.get("LogFormat") == "JSON":

@@ -6,6 +6,11 @@ also links as `.venv/bin/node`), or `LOCALCLOUD_NODE`; never a `node` found on `
 which may be a system Node of another version. Any other runtime (java, dotnet, ruby,
 `provided.*`, an unknown Node.js version) is refused at `CreateFunction` and at a runtime
 change, with a message naming what runs, so a function is never run as another language.
+
+Node.js functions find the AWS SDK for JavaScript v3 clients the repo pins (`package.json`,
+installed by `make install`) as Lambda's runtimes provide theirs: `sdk_node_path` is a folder
+holding only `@aws-sdk` (a link to the repo's `node_modules/@aws-sdk`), put on `NODE_PATH`,
+so the CDK CLI and other packages of the repo's `node_modules` stay out of reach.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import functools
 import os
 import re
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +29,8 @@ NODE = "node"
 NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
 _PYTHON_RUNTIME = re.compile(r"^python3\.\d+$")
 _NODE_MAJOR = re.compile(r"^nodejs(\d+)\.x$")
+# The repo's `@aws-sdk/client-*` (and what they need), installed by `make install` (npm ci).
+SDK_MODULES = Path(__file__).resolve().parents[1] / "node_modules" / "@aws-sdk"
 
 
 class RuntimeUnavailable(Exception):
@@ -97,3 +105,20 @@ def resolve(runtime: str | None, configured_node: Path | None) -> Runtime:
             f"The local cloud cannot run runtime {runtime}: its Node.js ({node}) is version {found}"
         )
     return Runtime(NODE, node)
+
+
+def sdk_node_path(state_dir: Path) -> Path | None:
+    """A `NODE_PATH` folder with only the repo's `@aws-sdk` in it (made under `state_dir`),
+    as Lambda's `/var/runtime/node_modules`; None when `make install` has not installed it."""
+    if not SDK_MODULES.is_dir():
+        return None
+    folder = (state_dir / "node-runtime").resolve()  # workers run in their code folder
+    link = folder / "@aws-sdk"
+    if link.is_symlink() and link.resolve() == SDK_MODULES:
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / f".@aws-sdk.{os.getpid()}.{threading.get_ident()}"
+    staged.unlink(missing_ok=True)
+    staged.symlink_to(SDK_MODULES, target_is_directory=True)
+    os.replace(staged, link)  # atomic: concurrent workers never see a half-made link
+    return folder

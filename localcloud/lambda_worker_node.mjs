@@ -16,11 +16,18 @@
 // `Runtime.MalformedHandlerName`, `Runtime.UserCodeSyntaxError`, and on nodejs24.x
 // `Runtime.CallbackHandlerDeprecated`), console lines (`<time>\t<request id>\t<LEVEL>\t<msg>`
 // or JSON), the context object, callback handlers with `callbackWaitsForEmptyEventLoop`.
+//
+// One thing Lambda does not do: an `https.request`/`https.get` to the local cloud's own host
+// on https's default port goes over plain HTTP to the local cloud's port (see
+// `redirectToLocalCloud`), because CDK's custom-resource handlers answer the response URL
+// with `https.request({hostname, path})`, dropping the URL's `http:` and port.
 
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import util from 'node:util';
-import { createRequire } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { pathToFileURL } from 'node:url';
 
 const [codeDir, handlerString, sourceFolder] = process.argv.slice(2);
@@ -89,6 +96,65 @@ const capture = (chunk, encoding, callback) => {
 };
 process.stdout.write = capture;
 process.stderr.write = capture;
+
+// -- https to the local cloud's own host: plain HTTP to its port ---------------------------
+// Only a request whose host is the local cloud's (AWS_ENDPOINT_URL's, or localhost/127.0.0.1
+// when that is a loopback one) on https's default port, which is what a dropped scheme and
+// port look like; any other https request (another host, an explicit port) is left alone.
+function localCloudTarget() {
+  let endpoint;
+  try {
+    endpoint = new URL(process.env.AWS_ENDPOINT_URL || '');
+  } catch {
+    return null;
+  }
+  if (endpoint.protocol !== 'http:') return null;
+  const hosts = new Set([endpoint.hostname]);
+  if (['localhost', '127.0.0.1'].includes(endpoint.hostname)) {
+    hosts.add('localhost').add('127.0.0.1');
+  }
+  return { hosts, port: Number(endpoint.port || 80) };
+}
+
+function redirectToLocalCloud() {
+  const target = localCloudTarget();
+  if (target === null) return;
+  const { request: httpsRequest } = https;
+  // https.request(options[, callback]) or (url[, options][, callback]), as Node takes them.
+  const redirected = (...original) => {
+    const args = [...original];
+    let options = {};
+    if (typeof args[0] === 'string' || args[0] instanceof URL) {
+      const url = new URL(String(args[0]));
+      options = {
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+      };
+      if (url.username || url.password) {
+        options.auth = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      }
+      args.shift();
+    }
+    if (args[0] && typeof args[0] === 'object') options = { ...options, ...args.shift() };
+    const host = String(options.hostname || options.host || 'localhost').replace(/^\[|\]$/g, '');
+    const port = Number(options.port || 443);
+    if (!target.hosts.has(host) || port !== 443) return httpsRequest(...original);
+    const plain = { ...options, protocol: 'http:', port: target.port };
+    if (plain.agent instanceof https.Agent) delete plain.agent; // an https agent refuses http:
+    return http.request(plain, ...args);
+  };
+  https.request = redirected;
+  https.get = (...args) => {
+    const request = https.request(...args);
+    request.end();
+    return request;
+  };
+  syncBuiltinESMExports(); // `import { request } from 'node:https'` sees these too
+}
+
+redirectToLocalCloud();
 
 // -- errors, shaped as Lambda's runtime shapes them ----------------------------------------
 function named(name, message) {

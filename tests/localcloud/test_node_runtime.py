@@ -404,3 +404,105 @@ def test_fixture_app_inline_node_function_reads_the_table_stream(
     assert record["eventName"] == "INSERT"
     assert record["dynamodb"]["NewImage"]["pk"] == {"S": marker}
     assert record["dynamodb"]["NewImage"]["note"] == {"S": "from the test"}
+
+
+HTTPS_CALLS = r"""
+const https = require('https');
+
+// Settles with the HTTP answer, or with the error the request failed with.
+function call(start) {
+  return new Promise((resolve) => {
+    let request;
+    const answered = (response) => {
+      let body = '';
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode, body }));
+    };
+    try {
+      request = start(answered);
+    } catch (error) {
+      resolve({ error: String(error.code || error) });
+      return;
+    }
+    request.on('error', (error) => resolve({ error: String(error.code || error) }));
+    request.setTimeout(4000, () => request.destroy(new Error('timeout')));
+  });
+}
+
+exports.handler = async (event) => {
+  const path = '/_localcloud/cfn-response/nobody-waits';
+  const put = (options) => (answered) => {
+    const request = https.request({ path, method: 'PUT', ...options }, answered);
+    request.end('{}');
+    return request;
+  };
+  return {
+    // What CDK's custom-resource handlers send: the response URL's hostname and path only.
+    localhost: await call(put({ hostname: 'localhost' })),
+    loopback: await call((answered) => https.get(`https://127.0.0.1${path}`, answered)),
+    // Not the local cloud's host, or an explicit port: left to https (TLS), as ever.
+    elsewhere: await call(put({ hostname: 'nowhere.invalid' })),
+    explicitPort: await call(put({ hostname: 'localhost', port: Number(event.port) })),
+  };
+};
+"""
+
+
+def test_https_to_the_local_clouds_host_goes_over_http_and_nothing_else_does(
+    cloud: LocalCloud,
+) -> None:
+    name = _create(cloud.endpoint, {"index.js": HTTPS_CALLS}, timeout=20)
+    response, answers = _invoke(cloud.endpoint, name, {"port": cloud.port})
+    assert "FunctionError" not in response, answers
+    # The local cloud answered (no custom resource waits for this token).
+    assert answers["localhost"]["status"] == 404, answers
+    assert "no custom resource request waits" in answers["localhost"]["body"]
+    assert isinstance(answers["loopback"].get("status"), int), answers
+    # Another host: a DNS failure, not the local cloud's answer.
+    assert "status" not in answers["elsewhere"], answers
+    assert answers["elsewhere"]["error"] in {"ENOTFOUND", "EAI_AGAIN"}, answers
+    # An explicit port: TLS to the plain-HTTP local cloud fails, as it would without us.
+    assert "status" not in answers["explicitPort"], answers
+
+
+SDK_CALLS = """
+const { DynamoDBClient, ListTablesCommand } = require('@aws-sdk/client-dynamodb');
+const { SSMClient, PutParameterCommand } = require('@aws-sdk/client-ssm');
+
+exports.handler = async (event) => {
+  const tables = await new DynamoDBClient({}).send(new ListTablesCommand({}));
+  const put = await new SSMClient({}).send(
+    new PutParameterCommand({ Name: event.name, Value: 'from-node', Type: 'String' }),
+  );
+  const clients = ['dynamodb', 'lambda', 's3', 'sfn', 'sns', 'sqs', 'ssm'].map((service) => {
+    require(`@aws-sdk/client-${service}`);
+    return service;
+  });
+  let cli;
+  try {
+    require('aws-cdk/package.json');
+    cli = 'reachable';
+  } catch (error) {
+    cli = error.code;
+  }
+  return { tables: tables.TableNames, version: put.Version, clients, cli };
+};
+"""
+
+
+def test_sdk_v3_clients_are_provided_and_reach_the_local_cloud(cloud: LocalCloud) -> None:
+    client("dynamodb", cloud.endpoint).create_table(
+        TableName="node-sdk-table",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    name = _create(cloud.endpoint, {"index.js": SDK_CALLS}, timeout=20)
+    response, result = _invoke(cloud.endpoint, name, {"name": f"/node/{name}"})
+    assert "FunctionError" not in response, result
+    assert "node-sdk-table" in result["tables"]  # AWS_ENDPOINT_URL and the role's credentials
+    assert result["version"] == 1
+    parameter = client("ssm", cloud.endpoint).get_parameter(Name=f"/node/{name}")
+    assert parameter["Parameter"]["Value"] == "from-node"
+    assert result["clients"] == ["dynamodb", "lambda", "s3", "sfn", "sns", "sqs", "ssm"]
+    assert result["cli"] == "MODULE_NOT_FOUND"  # only @aws-sdk, not the repo's node_modules
