@@ -11,8 +11,9 @@ import sys
 
 import aws_cdk as cdk
 
+from datamodel.tables import ConfigError
 from stacks.backend import build_backend
-from stacks.config import ConfigError, stage_config
+from stacks.config import stage_config
 
 
 def user_context(app: cdk.App) -> dict[str, object]:

@@ -55,23 +55,29 @@ from bench._cloud import (
     rss_bytes,
     write_result,
 )
+from datamodel.entities import MESSAGE, MESSAGE_STREAM_FILTER, USER, iso
+from datamodel.functions import MESSAGE_STREAM as MESSAGE_STREAM_FUNCTION
+from datamodel.functions import STAGE as FUNCTION_STAGE
+from datamodel.functions import MessageStreamEnv
+from datamodel.patterns import PUT_MESSAGE
+from datamodel.tables import MESSAGE_GROUP_INDEX
 from scripts.codec import WireItem, to_wire
 from scripts.errors import NotFound
-from scripts.patterns import MESSAGE, PUT_MESSAGE, USER, Patterns, iso
+from scripts.patterns import Patterns
 from scripts.schema import create_table_request
 from scripts.target import Target
-from stacks.config import MESSAGE_GROUP_INDEX, MESSAGE_STREAM_FILTER, stage_config
+from stacks.config import stage_config
 
 STAGE = stage_config("local")
 MESSAGES = STAGE.table("messages")
 USERS = STAGE.table("users")
 FUNCTION_NAME = STAGE.functions.message_stream
-# As stacks/functions_stack.py declares the function.
-HANDLER = "message_stream.handler.lambda_handler"
+# As stacks/functions/message_stream.py declares the function.
+HANDLER = MESSAGE_STREAM_FUNCTION.handler
 FUNCTION_ENV = {
-    "STAGE": STAGE.name,
-    "MESSAGES_TABLE": MESSAGES.table_name,
-    "MESSAGE_GROUP_INDEX": MESSAGE_GROUP_INDEX,
+    FUNCTION_STAGE: STAGE.name,
+    MessageStreamEnv.TABLE: MESSAGES.table_name,
+    MessageStreamEnv.GROUP_INDEX: MESSAGE_GROUP_INDEX,
 }
 LAMBDA_SOURCE = REPO / "lambda_src"
 LAMBDA_CODE = REPO / "stacks" / "constructs" / "lambda_code.py"

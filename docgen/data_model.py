@@ -3,12 +3,10 @@
 Nothing in the sheet is typed by hand:
 - the tables (keys, attribute types, indexes, stream, TTL, billing, protection) come from
   the stage config in `stacks/config.py`, the objects the CDK app synthesizes from;
-- the single-table rows and every access pattern (table, index, key condition, placeholder
-  templates, order, paging, write conditions) come from the declarations in
-  `scripts/patterns.py` that the pattern functions build their requests from, and the
-  command that runs each pattern from the `python -m scripts` CLI itself;
-- the Lambda functions' queries come from the constants their repositories send
-  (`lambda_src/*/repository.py`).
+- the rows and every access pattern (table, index, key condition, placeholder templates,
+  order, paging, write conditions), the Lambda functions' queries included, come from the
+  declarations in `datamodel` that the pattern functions and the repositories build their
+  requests from, and the command that runs each pattern from the `python -m scripts` CLI.
 
 Every declaration is checked against the stage's tables first: a pattern on an index the
 table lacks stops the generator with one line naming it, and nothing is written.
@@ -21,163 +19,41 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import importlib
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import typer
 
-from scripts.codec import to_python
-from scripts.errors import ToolError
-from scripts.patterns import (
-    ENTITIES,
-    GROUP_ROW,
-    MESSAGE,
+from datamodel.entities import ENTITIES, GROUP_PREFIX, MESSAGE_PREFIX, Entity, PatternError
+from datamodel.patterns import (
+    FUNCTION_QUERIES,
     PATTERNS,
     AccessPattern,
     BatchGet,
     ConditionalPut,
-    Entity,
-    EntityAttribute,
     KeyQuery,
-    KeyTemplate,
     Paging,
-    PatternError,
     Step,
     validate_patterns,
 )
+from datamodel.tables import ConfigError, IndexSpec, Projection, TableSpec
+from scripts.codec import to_python
+from scripts.errors import ToolError
 from scripts.sample_data import conversation_group_uuid, sample_items, sample_users
-from stacks.config import (
-    EMAIL_INDEX,
-    MESSAGE_GROUP_INDEX,
-    ConfigError,
-    Encryption,
-    IndexSpec,
-    Projection,
-    StageConfig,
-    TableSpec,
-    stage_config,
-)
+from stacks.config import Encryption, StageConfig, stage_config
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "docs" / "data-model.md"
-LAMBDA_SRC = REPO / "lambda_src"
 CLI = "python -m scripts"
+ENTITIES_SOURCE = "`lambda_src/datamodel/entities.py`"
 # Examples are built from the sample data set at a fixed time, so the sheet is the same on
 # every run.
 EXAMPLE_ANCHOR = datetime(2026, 1, 1, 9, 0, tzinfo=UTC)
 EXAMPLE_COUNT = 4  # sample rows per table: enough for every entity (two group rows, messages)
-
-
-# ---------------------------------------------------------------- the Lambda functions' queries
-
-
-@dataclass(frozen=True)
-class LambdaQuery:
-    """A query a Lambda function sends, read from the constants of its repository module.
-
-    `condition`, `names` and `filter` name module-level constants; the index is the one the
-    functions stack passes in the environment variable `index_env` (`None`: the table).
-    """
-
-    function: str  # the field of `stacks.config.FunctionNames`
-    module: str
-    method: str
-    table: str
-    condition: str
-    names: str
-    values: tuple[tuple[str, str], ...]
-    index: str | None = None
-    index_env: str | None = None
-    filter: str | None = None
-    filter_values: tuple[tuple[str, str], ...] = ()
-    consistent: bool = False
-    paging: str = Paging.ALL_PAGES.description
-
-
-# The functions stack sets EMAIL_INDEX and MESSAGE_GROUP_INDEX from these same constants.
-LAMBDA_QUERIES: tuple[LambdaQuery, ...] = (
-    LambdaQuery(
-        function="user_manager",
-        module="user_manager.repository",
-        method="UserRepository.find_by_email",
-        table="users",
-        condition="EMAIL_KEY_CONDITION",
-        names="EMAIL_KEY_NAMES",
-        values=((":email", "{email}"),),
-        index=EMAIL_INDEX,
-        index_env="EMAIL_INDEX",
-    ),
-    LambdaQuery(
-        function="message_stream",
-        module="message_stream.repository",
-        method="MessageRepository.group_rows",
-        table="messages",
-        condition="GROUP_KEY_CONDITION",
-        names="GROUP_KEY_NAMES",
-        values=((":g", "{message_group_uuid}"),),
-        index=MESSAGE_GROUP_INDEX,
-        index_env="MESSAGE_GROUP_INDEX",
-    ),
-    LambdaQuery(
-        function="message_stream",
-        module="message_stream.repository",
-        method="MessageRepository.current_group_row",
-        table="messages",
-        condition="ROW_KEY_CONDITION",
-        names="ROW_KEY_NAMES",
-        values=((":pk", "GRP#{user_uuid}"),),
-        filter="ROW_FILTER",
-        filter_values=((":g", "{message_group_uuid}"),),
-        consistent=True,
-        paging="follows `LastEvaluatedKey` until a row passes the filter",
-    ),
-)
-
-
-def lambda_module(name: str) -> ModuleType:
-    """Import `name` from `lambda_src/` the way the Lambda runtime does (it is the root)."""
-    if str(LAMBDA_SRC) not in sys.path:
-        sys.path.append(str(LAMBDA_SRC))
-    return importlib.import_module(name)
-
-
-def lambda_key_query(query: LambdaQuery) -> KeyQuery:
-    """`query` as a `KeyQuery` (so it is checked like the patterns are), from its module."""
-    module = lambda_module(query.module)
-    names = getattr(module, query.names)
-    return KeyQuery(
-        purpose=f"{query.method} ({query.module})",
-        table=query.table,
-        key_condition=str(getattr(module, query.condition)),
-        values=query.values,
-        index=query.index,
-        names=tuple(sorted((str(k), str(v)) for k, v in names.items())),
-    )
-
-
-def email_lock_entity() -> Entity:
-    """user-manager's email uniqueness row, from its repository's constants."""
-    module = lambda_module("user_manager.repository")
-    return Entity(
-        name="email uniqueness row",
-        table="users",
-        description=(
-            "Written by user-manager in the same transaction as its user, so that no two "
-            "users hold the same email. It has no `email` attribute, so it stays out of "
-            "EmailIndex; user ids never contain `#`, so it cannot collide with a user."
-        ),
-        key=(KeyTemplate(str(module.KEY), f"{module.LOCK_PREFIX}{{email}}"),),
-        attributes=(
-            EntityAttribute(str(module.OWNER), "the `userId` of the user holding the email"),
-        ),
-    )
 
 
 # ---------------------------------------------------------------- the CLI commands
@@ -460,45 +336,43 @@ def _summary_row(config: StageConfig, pattern: AccessPattern) -> tuple[str, ...]
 
 def _lambda_section(config: StageConfig) -> list[str]:
     rows = []
-    for query in LAMBDA_QUERIES:
-        key_query = lambda_key_query(query)
-        module = lambda_module(query.module)
-        function = getattr(config.functions, query.function)
+    for function_query in FUNCTION_QUERIES:
+        query = function_query.query
+        function = getattr(config.functions, function_query.function)
         index = _where(config, query.table, query.index)
-        if query.index_env:
-            index += f" (env `{query.index_env}`)"
-        reads = "strongly consistent" if query.consistent else "eventually consistent"
-        notes = [reads, query.paging]
-        if query.filter:
-            filter_values = ", ".join(f"`{p}` = `{t}`" for p, t in query.filter_values)
-            notes.insert(0, f"filter `{getattr(module, query.filter)}` ({filter_values})")
-        names = ", ".join(f"`{k}` = `{v}`" for k, v in key_query.names)
+        if function_query.index_env:
+            index += f" (env `{function_query.index_env}`)"
+        reads = "strongly consistent" if function_query.consistent else "eventually consistent"
+        notes = [reads, function_query.paging]
+        if function_query.filter:
+            filter_values = ", ".join(f"`{p}` = `{t}`" for p, t in function_query.filter_values)
+            notes.insert(0, f"filter `{function_query.filter}` ({filter_values})")
+        names = ", ".join(f"`{k}` = `{v}`" for k, v in query.names)
         rows.append(
             (
                 _code(function),
-                f"`{query.method}`",
+                f"`{function_query.method}`",
                 index,
-                _code(key_query.key_condition),
+                _code(query.key_condition),
                 names,
-                _values(key_query),
+                _values(query),
                 "; ".join(notes),
             )
         )
     header = ("function", "code", "reads", "key condition", "names", "values", "notes")
-    models = lambda_module("message_stream.models")
     messages = config.table("messages")
     stream = messages.stream.value if messages.stream else "off"
     consumer = (
         f"`{config.functions.message_stream}` consumes the stream of "
         f"`{messages.table_name}` (`{stream}`): for each `INSERT` of a row whose `pk` starts "
-        f"with `{models.MESSAGE_PREFIX}` (a message) it moves the conversation's group rows "
-        f"(`{models.GROUP_PREFIX}...`) to the message's `sk` and text, a delete and a put in "
+        f"with `{MESSAGE_PREFIX}` (a message) it moves the conversation's group rows "
+        f"(`{GROUP_PREFIX}...`) to the message's `sk` and text, a delete and a put in "
         "one transaction; it finds them with `group_rows` and, when its view of a row was "
         "stale, re-reads it with `current_group_row`."
     )
     return [
-        "Queries the Lambda functions send, read from the constants of "
-        "`lambda_src/*/repository.py` (the indexes come from the environment the functions "
+        "Queries the Lambda functions send, declared in `lambda_src/datamodel/patterns.py` "
+        "(`FUNCTION_QUERIES`; the indexes come from the environment the functions "
         "stack sets).",
         "",
         *_table(header, rows),
@@ -511,23 +385,6 @@ def _lambda_section(config: StageConfig) -> list[str]:
 def validate(config: StageConfig) -> None:
     """`PatternError` naming the first declaration that does not fit `config`'s tables."""
     validate_patterns(config)
-    for query in LAMBDA_QUERIES:
-        key_query = lambda_key_query(query)
-        try:
-            key_query.validate(config.table(query.table))
-        except KeyError:
-            raise PatternError(f"{query.method}: no table {query.table!r}") from None
-    lock = email_lock_entity()
-    lock.validate(config.table(lock.table))
-    # scripts and lambda_src cannot import each other: check they agree on the row prefixes.
-    models = lambda_module("message_stream.models")
-    for entity, prefix in ((GROUP_ROW, models.GROUP_PREFIX), (MESSAGE, models.MESSAGE_PREFIX)):
-        declared = entity.key[0].prefix
-        if declared != prefix:
-            raise PatternError(
-                f"entity {entity.name!r}: scripts/patterns.py says `{declared}`, "
-                f"message-stream (message_stream/models.py) says `{prefix}`"
-            )
 
 
 def render(config: StageConfig) -> str:
@@ -541,8 +398,8 @@ def render(config: StageConfig) -> str:
         "<!-- Generated by `make model` (python -m docgen.data_model); do not edit by hand. -->",
         "",
         "Generated from the stage config (`stacks/config.py`, what the CDK app synthesizes),",
-        "the row and access-pattern declarations in `scripts/patterns.py` (what the pattern",
-        "functions send) and the Lambda repositories. `make model` rewrites it;",
+        "the row and access-pattern declarations in `lambda_src/datamodel/` (what the pattern",
+        "functions and the Lambda repositories send). `make model` rewrites it;",
         "`python -m docgen.data_model --check` fails when it is out of date.",
         "",
         "## Tables",
@@ -560,13 +417,10 @@ def render(config: StageConfig) -> str:
         "",
     ]
     for entity in single_table:
-        lines += _entity_section(config, entity, source="`scripts/patterns.py`")
+        lines += _entity_section(config, entity, source=ENTITIES_SOURCE)
     lines += ["## Other rows", ""]
     for entity in other_rows:
-        lines += _entity_section(config, entity, source="`scripts/patterns.py`")
-    lines += _entity_section(
-        config, email_lock_entity(), source="`lambda_src/user_manager/repository.py`"
-    )
+        lines += _entity_section(config, entity, source=ENTITIES_SOURCE)
     lines += [
         "## Access patterns",
         "",

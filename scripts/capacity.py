@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from datamodel.tables import IndexSpec, Projection, TableSpec
 from scripts.codec import WireItem, WireValue
-from stacks.config import IndexSpec, Projection, TableSpec
 
 READ_UNIT_BYTES = 4096
 WRITE_UNIT_BYTES = 1024

@@ -11,29 +11,17 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
-from rich.text import Text
 from typer.exceptions import TyperException
 
 from localcloud.launcher import DEFAULT_STATE_DIR, LocalCloudError
 from localcloud.settings import DEFAULT_PORT
 from scripts import patterns as patterns_module
+from scripts import render
 from scripts.backups import (
     DEFAULT_WAIT_S,
     NOT_RESTORED,
@@ -45,19 +33,16 @@ from scripts.backups import (
     wait_for_export,
     wait_until_active,
 )
-from scripts.codec import WireItem, dumps_item, render_value
+from scripts.codec import dumps_item
 from scripts.errors import DeployFailed, ToolError, UsageError
 from scripts.sample_data import (
     DEFAULT_COUNT,
-    SAMPLE_TABLES,
     conversation_group_uuid,
-    default_anchor,
     sample_users,
 )
 from scripts.scan import build_request, scan_items
-from scripts.seed import DEFAULT_CONCURRENCY, plan_file, plan_sample, seed_plan
+from scripts.seed import DEFAULT_CONCURRENCY, plan_seed
 from scripts.tables import (
-    TableInfo,
     count_items,
     create_stage_tables,
     describe_table,
@@ -65,6 +50,7 @@ from scripts.tables import (
     list_tables,
 )
 from scripts.target import Target, resolve_target
+from stacks.config import STAGES
 
 app = typer.Typer(
     help="Seed, scan, describe, drop, restore and export the stage's DynamoDB tables; run its "
@@ -80,11 +66,9 @@ patterns_app = typer.Typer(
 app.add_typer(patterns_app, name="patterns")
 
 
-class Stage(StrEnum):
-    """The stages of `stacks.config`."""
-
-    local = "local"
-    prod = "prod"
+# `--stage`'s choices: the stages of `stacks.config`.
+Stage = StrEnum("Stage", {name: name for name in STAGES})  # type: ignore[misc]
+DEFAULT_STAGE = Stage("local")
 
 
 class ExportFormatChoice(StrEnum):
@@ -102,19 +86,6 @@ class InputFormatChoice(StrEnum):
     plain = "plain"
 
 
-def _out() -> Console:
-    return Console(highlight=False)
-
-
-def _err() -> Console:
-    return Console(stderr=True, highlight=False)
-
-
-def _line(console: Console, text: str) -> None:
-    """One line as it is: no markup, no emoji codes (ARNs are full of colons), no wrapping."""
-    console.print(text, markup=False, emoji=False, soft_wrap=True)
-
-
 def _target(ctx: typer.Context) -> Target:
     target = ctx.find_root().obj
     assert isinstance(target, Target)
@@ -126,7 +97,7 @@ def _root(
     ctx: typer.Context,
     stage: Annotated[
         Stage, typer.Option(help="Stage whose names and region to use.")
-    ] = Stage.local,
+    ] = DEFAULT_STAGE,
     endpoint: Annotated[
         str | None,
         typer.Option(
@@ -152,15 +123,8 @@ def list_tables_command(
     if as_json:
         print(json.dumps(names))
         return
-    table = Table(title=f"Tables at {target.where} ({target.stage.name})")
-    table.add_column("table")
-    table.add_column("stage table")
     known = {spec.table_name: spec.key for spec in target.stage.tables}
-    for name in names:
-        table.add_row(name, known.get(name, ""))
-    _out().print(table)
-    if not names:
-        _out().print("no tables")
+    render.print_tables(names, target.where, target.stage.name, known)
 
 
 @app.command("describe")
@@ -182,33 +146,7 @@ def describe_command(
             data["exact_item_count"] = exact
         print(json.dumps(data))
         return
-    _print_description(info, exact)
-
-
-def _print_description(info: TableInfo, exact: int | None) -> None:
-    out = _out()
-    grid = Table(title=f"{info.name} ({info.status})", show_header=False)
-    grid.add_column("what", style="bold")
-    grid.add_column("value")
-    grid.add_row("keys", ", ".join(f"{k.name} ({k.type}, {k.role})" for k in info.keys))
-    for index in info.indexes:
-        keys = ", ".join(f"{k.name} ({k.type}, {k.role})" for k in index.keys)
-        projection = index.projection
-        if index.non_key_attributes:
-            projection += f" {list(index.non_key_attributes)}"
-        grid.add_row(f"{index.kind} {index.name}", f"{keys}; projection {projection}")
-    grid.add_row("stream", info.stream or "off")
-    count = f"{info.item_count} (as reported; AWS refreshes it about every 6 hours)"
-    if exact is not None:
-        count += f"; exact: {exact}"
-    grid.add_row("items", count)
-    grid.add_row("size", f"{info.size_bytes} bytes")
-    billing = info.billing
-    if info.read_capacity is not None:
-        billing += f" ({info.read_capacity} RCU, {info.write_capacity} WCU)"
-    grid.add_row("billing", billing)
-    grid.add_row("deletion protection", "on" if info.deletion_protection else "off")
-    out.print(grid)
+    render.print_description(info, exact)
 
 
 @app.command("create-tables")
@@ -222,9 +160,9 @@ def create_tables_command(
     target = _target(ctx)
     created = create_stage_tables(target, tables or None)
     for name in created:
-        _out().print(f"created {name}")
+        render.out().print(f"created {name}")
     if not created:
-        _out().print("every table already exists")
+        render.out().print("every table already exists")
 
 
 @app.command("drop")
@@ -235,14 +173,14 @@ def drop_command(
 ) -> None:
     """Delete a table. In prod: shows account, region and table and needs confirmation."""
     target = _target(ctx)
-    err = _err()
+    err = render.err()
 
     def announce(account: str, region: str, table: str) -> None:
         err.print(f"about to DELETE table {table} in account {account}, region {region} (prod)")
 
     confirm = _typed_table_name("dropping a prod table", "delete it")
     info = drop_table(target, table_name, yes=yes, announce=announce, confirm=confirm)
-    _out().print(f"dropped {info.name} at {target.where}")
+    render.out().print(f"dropped {info.name} at {target.where}")
 
 
 def _typed_table_name(action: str, purpose: str) -> Callable[[str], str]:
@@ -292,10 +230,10 @@ def restore_command(
     target = _target(ctx)
     at = parse_time(to, "--to", allow_latest=True)
     when = "the latest restorable time" if at is None else at.isoformat()
-    err = _err()
+    err = render.err()
 
     def announce(account: str, region: str, source: str, new: str) -> None:
-        _line(
+        render.line(
             err,
             f"about to RESTORE table {source} as of {when} into new table {new} in account "
             f"{account}, region {region} (prod)",
@@ -305,24 +243,24 @@ def restore_command(
     started = restore_table(
         target, table_name, new_table, at, yes=yes, announce=announce, confirm=confirm
     )
-    out = _out()
+    out = render.out()
     restored_as_of = started.restore_time.isoformat() if started.restore_time else when
-    _line(
+    render.line(
         out,
         f"restoring {started.source} as of {restored_as_of} into {started.table} at "
         f"{target.where} (status {started.status})",
     )
-    _line(out, f"restored: {', '.join(RESTORED)} (from the source's current settings)")
-    _line(
+    render.line(out, f"restored: {', '.join(RESTORED)} (from the source's current settings)")
+    render.line(
         out,
         f"NOT restored: {', '.join(NOT_RESTORED)}; {started.table} is outside the CDK stacks "
         "(they neither manage nor delete it)",
     )
     if wait:
         info = wait_until_active(target, started.table, timeout_s=timeout)
-        _line(out, f"{info.name} is ACTIVE")
+        render.line(out, f"{info.name} is ACTIVE")
     else:
-        _line(
+        render.line(
             out,
             f"`python -m scripts --stage {target.stage.name} describe {started.table}` shows "
             "when it is ACTIVE",
@@ -366,40 +304,22 @@ def export_command(
         export_format=export_format.value.upper(),
         at=moment,
     )
-    out = _out()
+    out = render.out()
     as_of = f" as of {moment.isoformat()}" if moment else ""
-    _line(
+    render.line(
         out,
         f"exporting {target.table_name(table_name)}{as_of} to {destination.url} "
         f"({export.export_format}, status {export.status})",
     )
-    _line(out, f"export ARN: {export.arn}")
+    render.line(out, f"export ARN: {export.arn}")
     if wait:
         done = wait_for_export(target, export.arn, timeout_s=timeout)
         items = "?" if done.item_count is None else str(done.item_count)
-        _line(out, f"export COMPLETED: {items} items")
-        _line(out, f"manifest: {done.manifest_url or 'not reported by the endpoint'}")
+        render.line(out, f"export COMPLETED: {items} items")
+        render.line(out, f"manifest: {done.manifest_url or 'not reported by the endpoint'}")
 
 
 # ---------------------------------------------------------------- seed
-
-
-class _RateColumn(ProgressColumn):
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} items/s" if speed else "- items/s")
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _RateColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    )
 
 
 @app.command("seed")
@@ -432,56 +352,35 @@ def seed_command(
 ) -> None:
     """Write the sample data set, or a JSON-lines file, with batched concurrent writes."""
     target = _target(ctx)
-    if target.is_prod and not yes:
-        raise UsageError("seeding prod overwrites items with the same keys; add --yes")
-    if from_file is not None:
-        if count is not None or anchor is not None:
-            raise UsageError("--count and --anchor apply to the sample data set, not --from")
-        if not tables or len(tables) != 1:
-            raise UsageError("--from needs exactly one TABLE to write to")
-    keys = tables or list(SAMPLE_TABLES)
-    # Items are validated before the first write, so botocore need not validate them again.
-    client = target.client(max_pool=max(10, concurrency * 2), validate_params=False)
-    # Validate everything (every table, every line, the users table's emails) before the
-    # first write.
-    if from_file is not None:
-        info = describe_table(target, keys[0], client)
-        plans = [plan_file(target, info, from_file, input_format.value, client=client)]
-    else:
-        plans = plan_sample(target, keys, count=count, anchor=_parse_anchor(anchor), client=client)
-    out = _out()
-    for plan in plans:
-        with _progress(out) as progress:
+    # Everything (every table, every line, the users table's emails) is validated first.
+    job = plan_seed(
+        target,
+        tables,
+        from_file=from_file,
+        input_format=input_format.value,
+        count=count,
+        anchor=anchor,
+        concurrency=concurrency,
+        confirmed=yes,
+    )
+    out = render.out()
+    for plan in job.plans:
+        with render.progress(out) as progress:
             task = progress.add_task(plan.table.name, total=len(plan.items))
-            result = seed_plan(
-                target,
+            result = job.write(
                 plan,
-                client=client,
-                concurrency=concurrency,
                 on_progress=lambda n, task=task: progress.advance(task, n),  # type: ignore[misc]
             )
         out.print(
             f"seeded {result.items} items into {result.table} in {result.seconds:.2f} s "
             f"({result.items_per_s:,.0f} items/s)"
         )
-    if from_file is None and "messages" in {target.table_spec(k).key for k in keys}:  # type: ignore[union-attr]
+    if job.seeds_messages:
         first, second = sample_users(2)
         out.print(
             f"conversation {conversation_group_uuid()} between "
             f"{first.handle}={first.user_id} and {second.handle}={second.user_id}"
         )
-
-
-def _parse_anchor(text: str | None) -> datetime:
-    if text is None:
-        return default_anchor()
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--anchor {text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise UsageError("--anchor needs a time zone, e.g. 2026-01-01T09:00:00+00:00")
-    return moment
 
 
 # ---------------------------------------------------------------- scan
@@ -549,14 +448,16 @@ def scan_command(
             raise
         partial.replace(out_file)
         elapsed = time.perf_counter() - started
-        _err().print(f"wrote {written} items from {info.name} to {out_file} in {elapsed:.2f} s")
+        render.err().print(
+            f"wrote {written} items from {info.name} to {out_file} in {elapsed:.2f} s"
+        )
         return
     if as_json:
         write = sys.stdout.write
         for item in items:
             write(dumps_item(item) + "\n")
         return
-    _print_items(list(items), f"{info.name}" + (f" / {index}" if index else ""), info)
+    render.print_items(list(items), f"{info.name}" + (f" / {index}" if index else ""), info)
 
 
 def _check_out_file(path: Path) -> None:
@@ -571,44 +472,7 @@ def _check_out_file(path: Path) -> None:
         raise UsageError(f"--out {path}: directory {path.parent} does not exist")
 
 
-def _print_items(items: list[WireItem], title: str, info: TableInfo | None = None) -> None:
-    out = _out()
-    first = list(info.key_names) if info is not None else ["pk", "sk"]
-    columns: list[str] = [name for name in first if any(name in item for item in items)]
-    for item in items:
-        for name in item:
-            if name not in columns:
-                columns.append(name)
-    table = Table(title=title)
-    for name in columns:
-        table.add_column(name, overflow="fold")
-    for item in items:
-        table.add_row(*(render_value(item[name]) if name in item else "" for name in columns))
-    if items:
-        out.print(table)
-    out.print(f"{len(items)} item(s) from {title}", soft_wrap=True)
-
-
 # ---------------------------------------------------------------- patterns
-
-
-def _show(result: patterns_module.PatternResult, title: str, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(result.as_dict(), default=str))
-        return
-    out = _out()
-    _print_items(result.items, title)
-    computed = result.computed
-    out.print(
-        f"capacity computed from item sizes: {computed.read_units:g} RCU, "
-        f"{computed.write_units:g} WCU"
-    )
-    for line in computed.lines:
-        out.print(f"  {line}")
-    reported = "not reported" if result.reported is None else f"{result.reported:g} units"
-    out.print(f"ConsumedCapacity reported by the endpoint: {reported}")
-    if result.cursor:
-        out.print(f"next page: --cursor {result.cursor}")
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object.")]
@@ -625,7 +489,7 @@ def list_conversations_command(
 ) -> None:
     """Message groups of USER, newest first."""
     result = patterns_module.Patterns(_target(ctx)).list_conversations(user, year)
-    _show(result, f"conversations of {user}", as_json)
+    render.show_result(result, f"conversations of {user}", as_json)
 
 
 @patterns_app.command("get-conversation")
@@ -638,7 +502,7 @@ def get_conversation_command(
 ) -> None:
     """Messages of GROUP, newest first, one page at a time."""
     result = patterns_module.Patterns(_target(ctx)).get_conversation(group, limit, cursor)
-    _show(result, f"messages of {group}", as_json)
+    render.show_result(result, f"messages of {group}", as_json)
 
 
 @patterns_app.command("create-message")
@@ -651,7 +515,7 @@ def create_message_command(
 ) -> None:
     """Add a message to an existing conversation."""
     result = patterns_module.Patterns(_target(ctx)).create_message(group, user, text)
-    _show(result, "created message", as_json)
+    render.show_result(result, "created message", as_json)
 
 
 @patterns_app.command("create-conversation")
@@ -664,7 +528,7 @@ def create_conversation_command(
 ) -> None:
     """Start a conversation: both group rows and the first message in one transaction."""
     result = patterns_module.Patterns(_target(ctx)).create_conversation(user, other, text)
-    _show(result, "created conversation", as_json)
+    render.show_result(result, "created conversation", as_json)
 
 
 @patterns_app.command("find-user-by-email")
@@ -675,7 +539,7 @@ def find_user_by_email_command(
 ) -> None:
     """Users with EMAIL, through the EmailIndex GSI."""
     result = patterns_module.Patterns(_target(ctx)).find_user_by_email(email)
-    _show(result, f"users with email {email}", as_json)
+    render.show_result(result, f"users with email {email}", as_json)
 
 
 # ---------------------------------------------------------------- deploy
@@ -746,7 +610,7 @@ def destroy_command(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (0 on success). Errors print one line."""
-    err = _err()
+    err = render.err()
     try:
         result: Any = app(args=argv, prog_name="python -m scripts", standalone_mode=False)
     except ToolError as error:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from datamodel.entities import GROUP_ROW, MESSAGE, USER, iso
 from scripts.codec import WireItem, to_wire
 from scripts.errors import UsageError
-from scripts.patterns import GROUP_ROW, MESSAGE, USER, iso
 from stacks.config import StageConfig
 
 NAMESPACE = uuid.UUID("5b1c8a3e-2f43-4f57-9a1d-2c1e6f0d9b7a")
@@ -129,7 +129,7 @@ def messages_items(count: int, anchor: datetime) -> list[WireItem]:
     """`count` items for the messages table: two group rows, then `count - 2` messages.
 
     Follows the tutorial's single-table design, built through the entity declarations of
-    `scripts.patterns`: `GROUP_ROW` rows (`GRP#<user>`, one per member, `sk` the last
+    `datamodel.entities`: `GROUP_ROW` rows (`GRP#<user>`, one per member, `sk` the last
     message's time) and `MESSAGE` rows (`MSG#<group>`, `sk` the message's ISO timestamp).
     """
     if count < 3:

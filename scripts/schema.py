@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stacks.config import Capacity, IndexSpec, Projection, StreamView, TableSpec
+from datamodel.tables import Capacity, IndexSpec, Projection, StreamView, TableSpec
 
 
 def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:

@@ -8,7 +8,7 @@ leaves exactly the same items.
 
 The stage's users table gets user-manager's rule as well: every user with an email is
 written with its `EMAIL#` uniqueness row, built by the function's own code
-(`lambda_src/user_manager/uniqueness.py`), and an email used twice, or already held by
+(`datamodel/uniqueness.py`), and an email used twice, or already held by
 another user in the table, is refused before the first write (see `plan_users`).
 """
 
@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import random
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,6 +27,8 @@ from typing import Any, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from datamodel import uniqueness
+from datamodel.retry import TRANSIENT_ERRORS, backoff_delay
 from scripts.capacity import item_size
 from scripts.codec import (
     ItemFormatError,
@@ -44,13 +44,6 @@ from scripts.errors import InvalidInput, SeedIncomplete, ToolError, UsageError
 from scripts.sample_data import DEFAULT_COUNT, SAMPLE_TABLES, default_anchor, sample_items
 from scripts.tables import TableInfo, describe_table
 from scripts.target import Target, client_error, error_code, translated_errors
-
-# user-manager's uniqueness rule is imported from its own code. `lambda_src/` is the root of
-# the Lambda asset (its packages are top-level there), so it goes on the path, last.
-LAMBDA_SRC = Path(__file__).resolve().parents[1] / "lambda_src"
-if str(LAMBDA_SRC) not in sys.path:
-    sys.path.append(str(LAMBDA_SRC))
-from user_manager import uniqueness  # noqa: E402
 
 BATCH_SIZE = 25  # BatchWriteItem's limit
 MAX_ITEM_BYTES = 400 * 1024
@@ -226,9 +219,9 @@ def batches(items: Sequence[WireItem], size: int = BATCH_SIZE) -> list[Sequence[
     return [items[start : start + size] for start in range(0, len(items), size)]
 
 
-def backoff_delay(attempt: int, base: float = 0.05, cap: float = 5.0) -> float:
-    """Full-jitter exponential backoff for retry `attempt` (1, 2, ...)."""
-    return random.uniform(0, min(cap, base * 2**attempt))
+def _backoff(attempt: int) -> float:
+    """Full-jitter exponential backoff for retry `attempt` (1, 2, ...), at most 5 s."""
+    return backoff_delay(attempt, cap_s=5.0)
 
 
 class _Counter:
@@ -275,7 +268,7 @@ def write_items(
                 attempt += 1
                 if attempt >= max_attempts:
                     raise _Throttled(len(requests), attempt)
-                sleep(backoff_delay(attempt))
+                sleep(_backoff(attempt))
 
     return _write_concurrently(
         table, batches(items), send, len(items), concurrency=concurrency, on_progress=on_progress
@@ -482,7 +475,7 @@ def _read_rows(
             pending = response.get("UnprocessedKeys") or {}
             if not pending:
                 break
-            sleep(backoff_delay(attempt))
+            sleep(_backoff(attempt))
         else:
             raise ToolError(f"reading {table}: keys still unprocessed after {max_attempts} tries")
     return found
@@ -686,7 +679,7 @@ def write_guarded(
                     raise _RowChanged([user.key for user in group]) from None
                 if not all(code in _RETRIED or "TransactionConflict" in code for code in codes):
                     raise  # a refusal (an item too large, ...): retrying cannot help
-                sleep(backoff_delay(attempt))
+                sleep(_backoff(attempt))
                 continue
             counter.add(sum(user.rows for user in group))
             return
@@ -797,14 +790,7 @@ def seed_plan(
 
 
 def _is_transient(error: ClientError) -> bool:
-    code = error.response.get("Error", {}).get("Code", "")
-    return code in {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
+    return error.response.get("Error", {}).get("Code", "") in TRANSIENT_ERRORS
 
 
 def total_items(results: Iterable[SeedResult]) -> int:
@@ -838,6 +824,74 @@ def plan_sample(
         info = describe_table(target, spec.table_name, client)
         plans.append(plan_items(target, info, items, client=client))
     return plans
+
+
+@dataclass
+class SeedJob:
+    """A whole `seed` run, validated before the first write, and the one client it uses."""
+
+    target: Target
+    client: Any
+    plans: list[SeedPlan]
+    concurrency: int
+    seeds_messages: bool  # the sample messages (their conversation is worth naming)
+
+    def write(self, plan: SeedPlan, on_progress: Callable[[int], None] | None = None) -> SeedResult:
+        """Write one of the job's plans."""
+        return seed_plan(
+            self.target,
+            plan,
+            client=self.client,
+            concurrency=self.concurrency,
+            on_progress=on_progress,
+        )
+
+
+def plan_seed(
+    target: Target,
+    tables: Sequence[str] | None,
+    *,
+    from_file: Path | None = None,
+    input_format: InputFormat = "auto",
+    count: int | None = None,
+    anchor: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    confirmed: bool = False,
+) -> SeedJob:
+    """`seed`'s plan: the sample data of `tables` (default: all), or `from_file` for one.
+
+    `UsageError` for prod without `confirmed`, and for options that do not go together.
+    """
+    if target.is_prod and not confirmed:
+        raise UsageError("seeding prod overwrites items with the same keys; add --yes")
+    if from_file is not None:
+        if count is not None or anchor is not None:
+            raise UsageError("--count and --anchor apply to the sample data set, not --from")
+        if not tables or len(tables) != 1:
+            raise UsageError("--from needs exactly one TABLE to write to")
+    keys = list(tables or SAMPLE_TABLES)
+    client = _seed_client(target, concurrency)
+    if from_file is not None:
+        info = describe_table(target, keys[0], client)
+        plans = [plan_file(target, info, from_file, input_format, client=client)]
+        return SeedJob(target, client, plans, concurrency, seeds_messages=False)
+    plans = plan_sample(target, keys, count=count, anchor=parse_anchor(anchor), client=client)
+    # plan_sample refused any key that is not a stage table.
+    seeds_messages = "messages" in {spec.key for spec in map(target.table_spec, keys) if spec}
+    return SeedJob(target, client, plans, concurrency, seeds_messages)
+
+
+def parse_anchor(text: str | None) -> datetime:
+    """`--anchor`: an ISO 8601 time with a time zone (default: the sample data's own)."""
+    if text is None:
+        return default_anchor()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--anchor {text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise UsageError("--anchor needs a time zone, e.g. 2026-01-01T09:00:00+00:00")
+    return moment
 
 
 def seed_sample(target: Target, keys: Sequence[str] = SAMPLE_TABLES) -> list[SeedResult]:

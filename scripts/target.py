@@ -30,6 +30,7 @@ from botocore.exceptions import (
     ConnectTimeoutError as BotoConnectTimeoutError,
 )
 
+from datamodel.tables import ConfigError, TableSpec
 from scripts.errors import (
     EndpointUnreachable,
     IndexNotFound,
@@ -38,7 +39,7 @@ from scripts.errors import (
     ToolError,
     UsageError,
 )
-from stacks.config import ConfigError, StageConfig, TableSpec, stage_config
+from stacks.config import StageConfig, stage_config
 
 DEFAULT_LOCAL_ENDPOINT = "http://localhost:4566"
 FAKE_CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}

@@ -8,50 +8,15 @@ from typing import Any
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.config import Encryption, StageConfig
 from stacks.constructs.backups import TableBackups
+from stacks.constructs.conventions import log_retention, pascal_case
 from stacks.constructs.dax import DaxCluster
 from stacks.constructs.table import DynamoTable
 from stacks.constructs.table_alarms import TableAlarms
-
-_RETENTION_BY_DAYS = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    120: logs.RetentionDays.FOUR_MONTHS,
-    150: logs.RetentionDays.FIVE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    400: logs.RetentionDays.THIRTEEN_MONTHS,
-    545: logs.RetentionDays.EIGHTEEN_MONTHS,
-    731: logs.RetentionDays.TWO_YEARS,
-    1096: logs.RetentionDays.THREE_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    2192: logs.RetentionDays.SIX_YEARS,
-    2557: logs.RetentionDays.SEVEN_YEARS,
-    2922: logs.RetentionDays.EIGHT_YEARS,
-    3288: logs.RetentionDays.NINE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
-
-
-def log_retention(days: int) -> logs.RetentionDays:
-    """The `RetentionDays` member for a number of days the stage config accepted."""
-    return _RETENTION_BY_DAYS[days]
-
-
-def pascal_case(key: str) -> str:
-    """`messages` -> `Messages`: construct ids name the thing."""
-    return "".join(part.capitalize() for part in key.replace("-", "_").split("_"))
 
 
 class DataStack(Stack):

@@ -7,7 +7,6 @@ so this module converts between plain Python values and DynamoDB's `{"S": ...}` 
 from __future__ import annotations
 
 import functools
-import random
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -19,6 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from common.errors import InternalError, UnavailableError
+from datamodel.retry import THROTTLED_REASONS, backoff_delay
 
 Item = dict[str, Any]
 Sleep = Callable[[float], None]
@@ -85,12 +85,6 @@ def cancellation_reasons(error: ClientError) -> list[str]:
     return [part.strip() for part in found.group(1).split(",")]
 
 
-# Cancellation codes that mean the transaction was throttled, not refused.
-THROTTLED_REASONS = frozenset(
-    {"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
-)
-
-
 def check_reasons(reasons: list[str], expected: frozenset[str]) -> None:
     """Raise for cancellation codes outside `expected` (and `"None"`).
 
@@ -102,11 +96,6 @@ def check_reasons(reasons: list[str], expected: frozenset[str]) -> None:
         raise UnavailableError("the database is busy; retry later")
     if unexpected:
         raise InternalError(f"transaction cancelled: {', '.join(sorted(unexpected))}")
-
-
-def backoff_delay(attempt: int, *, base_s: float = 0.05, cap_s: float = 2.0) -> float:
-    """Exponential backoff with full jitter for retry number `attempt` (0-based)."""
-    return random.uniform(0, min(cap_s, base_s * (2**attempt)))
 
 
 def batch_get(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from datamodel.functions import STAGE
+
 _STAGE = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
 
@@ -40,7 +42,7 @@ def table_name(environ: Mapping[str, str], name: str) -> str:
 
 def stage(environ: Mapping[str, str]) -> str:
     """The deployment stage from `STAGE` (`local`, `prod`, ...)."""
-    value = required(environ, "STAGE")
+    value = required(environ, STAGE)
     if not _STAGE.fullmatch(value):
         raise EnvironmentConfigError(
             f"environment variable STAGE={value!r} must be lowercase letters, digits and '-'"

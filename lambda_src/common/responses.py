@@ -15,21 +15,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from common.errors import InternalError, ServiceError, UnavailableError
+from datamodel.retry import BUSY_ERRORS
 
 logger = logging.getLogger(__name__)
 
 Response = dict[str, Any]
-
-# Error codes that mean "too much traffic right now"; botocore has already retried them.
-THROTTLING_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "LimitExceededException",
-        "TransactionInProgressException",
-    }
-)
 
 
 def _json_default(value: object) -> object:
@@ -67,7 +57,7 @@ UNREACHABLE_CODES = frozenset({"NoRouteException", "ConnectionException"})
 def translate_client_error(error: ClientError) -> ServiceError:
     """Map an AWS SDK error we did not expect at the call site to a 503 or a 500."""
     code = error.response.get("Error", {}).get("Code", "")
-    if code in THROTTLING_CODES:
+    if code in BUSY_ERRORS:
         return UnavailableError("the database is busy; retry later")
     if code in UNREACHABLE_CODES:
         return UnavailableError("the database could not be reached; retry later")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from common.errors import ValidationError
+from datamodel import cursor as cursors
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -80,8 +78,7 @@ def integer(value: object, field: str, *, minimum: int, maximum: int) -> int:
 
 def encode_cursor(key: Mapping[str, Any]) -> str:
     """An opaque pagination cursor for a plain `LastEvaluatedKey` of string attributes."""
-    raw = json.dumps(dict(key), separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode_cursor(dict(key))
 
 
 def decode_cursor(
@@ -90,9 +87,8 @@ def decode_cursor(
     """The key a cursor from `encode_cursor` stands for; anything else is a `ValidationError`."""
     text = string(value, field, max_length=max_length)
     try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        key = json.loads(raw)
-    except (binascii.Error, ValueError):
+        key = cursors.decode_cursor(text)
+    except cursors.CursorError:
         raise ValidationError(
             f"{field} is not a cursor this function returned", field=field
         ) from None

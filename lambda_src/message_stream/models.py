@@ -1,8 +1,8 @@
 """DynamoDB stream records, reduced to the one kind this function acts on: a new message.
 
-A message row is `{"pk": "MSG#<group uuid>", "sk": "<created-at timestamp>", "message": ...}`;
-a group row is `{"pk": "GRP#<user uuid>", "sk": "<last message at>", "message_group_uuid":
-..., "message": <last message>, ...}`, one per participant.
+The rows are declared in `datamodel.entities`: a message (`MESSAGE`, `pk = MSG#<group uuid>`,
+`sk = <created-at timestamp>`) and a group row (`GROUP_ROW`, `pk = GRP#<user uuid>`, one per
+participant).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-MESSAGE_PREFIX = "MSG#"
-GROUP_PREFIX = "GRP#"
+from datamodel.entities import MESSAGE_PREFIX
+
 MAX_KEY_LENGTH = 1024
 
 

@@ -17,17 +17,12 @@ from common import dynamo
 from common.dynamo import Item, Sleep, deserialize, serialize
 from common.errors import ConflictError
 
-from message_stream.models import GROUP_PREFIX, NewMessage
+from datamodel.entities import GROUP_PREFIX
+from datamodel.patterns import CURRENT_GROUP_ROW, GROUP_ROWS
+from datamodel.retry import backoff_delay
+from message_stream.models import NewMessage
 
 GROUP_ATTRIBUTE = "message_group_uuid"
-# The key conditions of `group_rows` (on the group index, MESSAGE_GROUP_INDEX) and of
-# `current_group_row` (on the table), kept as data so that docs/data-model.md shows exactly
-# what is sent.
-GROUP_KEY_CONDITION = "#g = :g"
-GROUP_KEY_NAMES = {"#g": GROUP_ATTRIBUTE}
-ROW_KEY_CONDITION = "#pk = :pk"
-ROW_FILTER = "#g = :g"
-ROW_KEY_NAMES = {"#pk": "pk", "#g": GROUP_ATTRIBUTE}
 CONDITION_FAILED = "ConditionalCheckFailed"
 _EXPECTED_REASONS = frozenset({CONDITION_FAILED, "TransactionConflict"})
 # A transaction holds at most 100 actions: a Delete and a Put per row.
@@ -57,8 +52,8 @@ class MessageRepository:
         request: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": self.group_index,
-            "KeyConditionExpression": GROUP_KEY_CONDITION,
-            "ExpressionAttributeNames": dict(GROUP_KEY_NAMES),
+            "KeyConditionExpression": GROUP_ROWS.query.key_condition,
+            "ExpressionAttributeNames": dict(GROUP_ROWS.query.names),
             "ExpressionAttributeValues": {":g": {"S": group_uuid}},
         }
         rows: list[Item] = []
@@ -76,9 +71,9 @@ class MessageRepository:
         """The group row of `group_uuid` under `pk`, read consistently from the base table."""
         request: dict[str, Any] = {
             "TableName": self.table,
-            "KeyConditionExpression": ROW_KEY_CONDITION,
-            "FilterExpression": ROW_FILTER,
-            "ExpressionAttributeNames": dict(ROW_KEY_NAMES),
+            "KeyConditionExpression": CURRENT_GROUP_ROW.query.key_condition,
+            "FilterExpression": CURRENT_GROUP_ROW.filter,
+            "ExpressionAttributeNames": dict(CURRENT_GROUP_ROW.query.names),
             "ExpressionAttributeValues": {":pk": {"S": pk}, ":g": {"S": group_uuid}},
             "ConsistentRead": True,
         }
@@ -161,7 +156,7 @@ class MessageRepository:
             for pk in stale:
                 current[pk] = self.current_group_row(pk, message.group_uuid)
             if not stale:
-                self.sleep(dynamo.backoff_delay(attempt))
+                self.sleep(backoff_delay(attempt))
         raise GroupMoveFailed(
             f"could not move group {message.group_uuid} to {message.sort_key} "
             f"after {self.max_attempts} attempts"

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from common import env
 
+from datamodel.functions import MessageStreamEnv
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -20,7 +22,7 @@ class Settings:
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         """Read the settings; `EnvironmentConfigError` names the first missing variable."""
         return cls(
-            table=env.table_name(environ, "MESSAGES_TABLE"),
-            group_index=env.table_name(environ, "MESSAGE_GROUP_INDEX"),
+            table=env.table_name(environ, MessageStreamEnv.TABLE),
+            group_index=env.table_name(environ, MessageStreamEnv.GROUP_INDEX),
             stage=env.stage(environ),
         )

@@ -8,14 +8,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 from common import dynamo
 from common.dynamo import Item, deserialize, serialize
-from common.errors import ConflictError
 
-
-class TaskExists(ConflictError):
-    """A task with this id is already stored."""
-
-    def __init__(self, task_id: str) -> None:
-        super().__init__(f"task already exists: {task_id}", field="data.id")
+from tasks.errors import TaskExists
 
 
 @dataclass

@@ -7,21 +7,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from common.dynamo import Item
-from common.errors import NotFoundError
 from common.validation import encode_cursor
 
 from tasks.cache import TtlCache
+from tasks.errors import TaskNotFound
 from tasks.models import ListRequest, NewTask
 from tasks.repository import TaskRepository
 
 CACHE_TTL_S = 30.0
-
-
-class TaskNotFound(NotFoundError):
-    """No task has this id."""
-
-    def __init__(self, task_id: str) -> None:
-        super().__init__(f"Task not found: {task_id}", field="id")
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from common import env
 
+from datamodel.functions import TasksEnv
+
 # Only the TLS port of the cluster is open, so only the encrypted scheme can connect.
 _DAX_ENDPOINT = re.compile(r"daxs://[A-Za-z0-9.-]+(?::\d{1,5})?")
 
@@ -23,7 +25,7 @@ class Settings:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         """Read the settings; `EnvironmentConfigError` names the first bad variable."""
-        dax_endpoint = env.optional(environ, "DAX_ENDPOINT")
+        dax_endpoint = env.optional(environ, TasksEnv.DAX_ENDPOINT)
         if dax_endpoint is not None and not _DAX_ENDPOINT.fullmatch(dax_endpoint):
             raise env.EnvironmentConfigError(
                 f"environment variable DAX_ENDPOINT={dax_endpoint!r} must be a cluster "
@@ -31,7 +33,7 @@ class Settings:
                 "amazonaws.com"
             )
         return cls(
-            table=env.table_name(environ, "TASKS_TABLE"),
+            table=env.table_name(environ, TasksEnv.TABLE),
             stage=env.stage(environ),
             dax_endpoint=dax_endpoint,
         )

@@ -15,7 +15,8 @@ from common.dynamo import dynamodb_client
 from common.responses import Response, json_response, run
 
 from user_manager import models
-from user_manager.repository import UserNotFound, UserRepository
+from user_manager.errors import UserNotFound
+from user_manager.repository import UserRepository
 from user_manager.service import UserService
 from user_manager.settings import Settings
 

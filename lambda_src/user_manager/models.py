@@ -9,7 +9,7 @@ from typing import Any
 from common.errors import ValidationError
 from common.validation import decode_cursor, expect_object, integer, reject_unknown, string
 
-from user_manager.uniqueness import normalize_email
+from datamodel.uniqueness import normalize_email
 
 # A user id never contains '#', so it can never collide with an `EMAIL#...` uniqueness row.
 USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")

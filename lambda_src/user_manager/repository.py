@@ -19,9 +19,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 from common import dynamo
 from common.dynamo import Item, Sleep, deserialize, serialize, serialize_value
-from common.errors import ConflictError, NotFoundError
+from common.errors import ConflictError
 
-from user_manager.uniqueness import (
+from datamodel.patterns import FIND_BY_EMAIL
+from datamodel.retry import backoff_delay
+from datamodel.uniqueness import (
     DEFAULT_TTL_ATTRIBUTE,
     KEY,
     LOCK_PREFIX,
@@ -29,59 +31,22 @@ from user_manager.uniqueness import (
     lock_key,
     lock_row,
 )
+from user_manager.errors import (
+    ConcurrentUpdate,
+    EmailInUse,
+    UserAlreadyExists,
+    UserNotFound,
+    VersionMismatch,
+)
 
 VERSION = "version"
 CONDITION_FAILED = "ConditionalCheckFailed"
-# `find_by_email`'s key condition on the email index (EMAIL_INDEX), kept as data so that
-# docs/data-model.md shows exactly what is sent.
-EMAIL_KEY_CONDITION = "#email = :email"
-EMAIL_KEY_NAMES = {"#email": "email"}
 _EXPECTED_REASONS = frozenset({CONDITION_FAILED, "TransactionConflict"})
 # A user and its uniqueness row are two of the 100 items one transaction may write.
 MAX_BATCH_USERS = 50
 # The most rows one LIST evaluates, uniqueness rows and expired users included, so that a
 # table full of them cannot run a page into the function's timeout (the caller pages on).
 LIST_BUDGET = 1000
-
-
-class UserNotFound(NotFoundError):
-    """No live user has this id."""
-
-    def __init__(self, user_id: str) -> None:
-        super().__init__(f"User not found: {user_id}", field="userId")
-
-
-class UserAlreadyExists(ConflictError):
-    """A live user already has this id."""
-
-    def __init__(self, user_ids: list[str]) -> None:
-        super().__init__(f"user already exists: {', '.join(user_ids)}", field="userId")
-
-
-class EmailInUse(ConflictError):
-    """Another live user already has this email."""
-
-    def __init__(self, emails: list[str]) -> None:
-        super().__init__(f"email already in use: {', '.join(emails)}", field="email")
-
-
-class VersionMismatch(ConflictError):
-    """The caller's expected version is not the stored one."""
-
-    def __init__(self, user_id: str, expected: int, actual: int | None = None) -> None:
-        found = f", it is at version {actual}" if actual is not None else ""
-        super().__init__(
-            f"user {user_id} is not at version {expected}{found}; read it again", field="version"
-        )
-
-
-class ConcurrentUpdate(ConflictError):
-    """Other requests kept changing the same rows; nothing was written."""
-
-    def __init__(self, user_id: str) -> None:
-        super().__init__(
-            f"user {user_id} is being changed by concurrent requests; retry", field="userId"
-        )
 
 
 class _Stale(Exception):
@@ -131,8 +96,8 @@ class UserRepository:
         request: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": self.email_index,
-            "KeyConditionExpression": EMAIL_KEY_CONDITION,
-            "ExpressionAttributeNames": dict(EMAIL_KEY_NAMES),
+            "KeyConditionExpression": FIND_BY_EMAIL.query.key_condition,
+            "ExpressionAttributeNames": dict(FIND_BY_EMAIL.query.names),
             "ExpressionAttributeValues": {":email": {"S": email}},
         }
         while True:
@@ -263,7 +228,7 @@ class UserRepository:
             dynamo.check_reasons(reasons, _EXPECTED_REASONS)
             if CONDITION_FAILED in reasons:
                 return reasons
-            self.sleep(dynamo.backoff_delay(attempt))
+            self.sleep(backoff_delay(attempt))
         return reasons
 
     def create(self, user: Item, *, now: int) -> None:
@@ -307,7 +272,7 @@ class UserRepository:
                     return self._update_row(user_id, changes, version=expected_version, now=now)
                 return self._update_email(user_id, changes, expected_version, now)
             except _Stale:
-                self.sleep(dynamo.backoff_delay(attempt))
+                self.sleep(backoff_delay(attempt))
         raise ConcurrentUpdate(user_id)
 
     def _update_row(
@@ -430,7 +395,7 @@ class UserRepository:
                     "the table needs repair",
                     field="email",
                 )
-            self.sleep(dynamo.backoff_delay(attempt))
+            self.sleep(backoff_delay(attempt))
         raise ConcurrentUpdate(user_id)
 
     def batch_create(self, users: list[Item], *, now: int) -> None:

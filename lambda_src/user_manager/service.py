@@ -10,9 +10,10 @@ from typing import Any
 from common.dynamo import Item
 from common.validation import encode_cursor
 
+from datamodel.uniqueness import KEY
+from user_manager.errors import UserNotFound
 from user_manager.models import ListRequest, NewUser
-from user_manager.repository import UserNotFound, UserRepository
-from user_manager.uniqueness import KEY
+from user_manager.repository import UserRepository
 
 Clock = Callable[[], datetime]
 SECONDS_PER_DAY = 86_400

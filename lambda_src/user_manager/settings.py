@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from common import env
 
-from user_manager.uniqueness import DEFAULT_TTL_ATTRIBUTE
+from datamodel.functions import UserManagerEnv
+from datamodel.uniqueness import DEFAULT_TTL_ATTRIBUTE
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,9 @@ class Settings:
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
         """Read the settings; `EnvironmentConfigError` names the first missing variable."""
         return cls(
-            table=env.table_name(environ, "USERS_TABLE"),
-            email_index=env.table_name(environ, "EMAIL_INDEX"),
+            table=env.table_name(environ, UserManagerEnv.TABLE),
+            email_index=env.table_name(environ, UserManagerEnv.EMAIL_INDEX),
             stage=env.stage(environ),
-            ttl_attribute=env.optional(environ, "USERS_TTL_ATTRIBUTE") or DEFAULT_TTL_ATTRIBUTE,
+            ttl_attribute=env.optional(environ, UserManagerEnv.TTL_ATTRIBUTE)
+            or DEFAULT_TTL_ATTRIBUTE,
         )

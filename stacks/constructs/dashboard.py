@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.config import TableSpec
+from datamodel.tables import TableSpec
 from stacks.constructs.table_alarms import WATCHED_OPERATIONS
 
 # The operations whose latency is drawn: every single-item and read call the handlers make.

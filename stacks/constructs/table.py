@@ -11,17 +11,17 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.config import (
+from datamodel.tables import (
     AttributeType,
     AutoScaling,
     ImportCompression,
     ImportFormat,
     ImportSource,
     Projection,
-    Replica,
     StreamView,
     TableSpec,
 )
+from stacks.config import Replica
 from stacks.nag import acknowledge
 
 _ATTRIBUTE_TYPES = {

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from datamodel.tables import MESSAGE_GROUP_INDEX
 from scripts.sample_data import sample_items
 from scripts.scan import ScanRequest, scan_items
 from scripts.seed import plan_sample, seed_plan
 from scripts.tables import count_items, describe_table
-from stacks.config import MESSAGE_GROUP_INDEX
 from tests.aws.cloud import Deployment, poll
 
 pytestmark = [pytest.mark.aws, pytest.mark.integration, pytest.mark.slow]

@@ -8,16 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from stacks.config import (
-    AttributeType,
-    Capacity,
-    IndexSpec,
-    Projection,
-    StageConfig,
-    TableSpec,
-    stage_config,
-)
-from tests.infrastructure.synth import SynthesizedStage, synthesize
+from datamodel.tables import AttributeType, Capacity, IndexSpec, Projection, TableSpec
+from stacks.config import StageConfig, stage_config
+from tests.support.synth import SynthesizedStage, synthesize
 
 ADDED_INDEX = "handle-created-index"
 

@@ -14,16 +14,11 @@ from typing import Any
 import pytest
 
 from docgen.assembly import Assembly, AssemblyError, TargetKind, read_assembly, stages_in
-from stacks.functions_stack import (
-    MESSAGE_STREAM_INDEX_ACTIONS,
-    MESSAGE_STREAM_TABLE_ACTIONS,
-    TASKS_DAX_ACTIONS,
-    TASKS_TABLE_ACTIONS,
-    USER_MANAGER_ACTIONS,
-    USER_MANAGER_INDEX_ACTIONS,
-)
+from stacks.functions import message_stream as message_stream_function
+from stacks.functions import tasks as tasks_function
+from stacks.functions import user_manager as user_manager_function
 from tests.docgen.conftest import synthesized
-from tests.infrastructure.synth import SynthesizedStage
+from tests.support.synth import SynthesizedStage
 
 pytestmark = pytest.mark.slow
 
@@ -162,23 +157,27 @@ def test_grants_resolve_to_the_table_index_stream_or_cluster_each_function_was_g
     role = {f.name: f.role for f in model.functions}
 
     assert data_grants(model, role[config.functions.user_manager]) == {
-        ("table", users, None): set(USER_MANAGER_ACTIONS),
-        ("index", users, "EmailIndex"): set(USER_MANAGER_INDEX_ACTIONS),
+        ("table", users, None): set(user_manager_function.ACTIONS),
+        ("index", users, "EmailIndex"): set(user_manager_function.INDEX_ACTIONS),
     }
     stream_grants = data_grants(model, role[config.functions.message_stream])
-    assert stream_grants.pop(("table", messages, None)) == set(MESSAGE_STREAM_TABLE_ACTIONS)
+    assert stream_grants.pop(("table", messages, None)) == set(
+        message_stream_function.TABLE_ACTIONS
+    )
     assert stream_grants.pop(("index", messages, "message-group-sk-index")) == set(
-        MESSAGE_STREAM_INDEX_ACTIONS
+        message_stream_function.INDEX_ACTIONS
     )
     assert "dynamodb:GetRecords" in stream_grants.pop(("stream", messages, None))
     assert stream_grants == {}
 
     tasks = data_grants(model, role[config.functions.tasks])
     if config.dax.enabled:
-        assert tasks == {("dax-cluster", config.dax.cluster_name, None): set(TASKS_DAX_ACTIONS)}
+        assert tasks == {
+            ("dax-cluster", config.dax.cluster_name, None): set(tasks_function.DAX_ACTIONS)
+        }
     else:
         assert tasks == {
-            ("table", config.table("tasks").table_name, None): set(TASKS_TABLE_ACTIONS)
+            ("table", config.table("tasks").table_name, None): set(tasks_function.TABLE_ACTIONS)
         }
 
 

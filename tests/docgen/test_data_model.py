@@ -25,42 +25,35 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from docgen import data_model
-from docgen.data_model import (
-    DEFAULT_OUT,
-    LAMBDA_QUERIES,
-    cli_usage,
-    lambda_key_query,
-    lambda_module,
-    main,
-    render,
-)
-from scripts.codec import to_wire
-from scripts.patterns import (
+import tests.support.lambda_src  # noqa: F401  (the repositories import as on Lambda)
+from datamodel.entities import GROUP_ROW, Entity, KeyTemplate, PatternError
+from datamodel.patterns import (
     FIND_USER_BY_EMAIL,
     FIND_USER_BY_EMAIL_QUERY,
-    GROUP_ROW,
+    FUNCTION_QUERIES,
     PATTERNS,
     AccessPattern,
     BatchGet,
     ConditionalPut,
-    Entity,
     KeyQuery,
-    KeyTemplate,
     Paging,
-    PatternError,
-    Patterns,
     TransactWrite,
     validate_patterns,
 )
+from datamodel.tables import AttributeType
+from docgen import data_model
+from docgen.data_model import (
+    DEFAULT_OUT,
+    cli_usage,
+    main,
+    render,
+)
+from scripts.codec import to_wire
+from scripts.patterns import Patterns
 from scripts.sample_data import conversation_group_uuid, sample_items, sample_users
 from scripts.schema import create_table_request
 from scripts.target import Target
-from stacks.config import (
-    AttributeType,
-    StageConfig,
-    stage_config,
-)
+from stacks.config import StageConfig, stage_config
 from tests.docgen.conftest import (
     ADDED_INDEX,
     synthesized_with_added_gsi,
@@ -199,11 +192,11 @@ def test_the_functions_query_the_indexes_the_sheet_names(synthesized: Synthesize
         if resource["Type"] == "AWS::Lambda::Function"
     }
     checked = 0
-    for query in LAMBDA_QUERIES:
+    for query in FUNCTION_QUERIES:
         if query.index_env is None:
             continue
         function = functions[getattr(synthesized.config.functions, query.function)]
-        assert function["Environment"]["Variables"][query.index_env] == query.index
+        assert function["Environment"]["Variables"][query.index_env] == query.query.index
         checked += 1
     assert checked == 2
 
@@ -244,14 +237,13 @@ def test_every_pattern_function_is_declared_and_documented() -> None:
 def test_the_lambda_queries_are_documented() -> None:
     config = stage_config("local")
     sheet = render(config)
-    for query in LAMBDA_QUERIES:
-        module = lambda_module(query.module)
+    for query in FUNCTION_QUERIES:
         row = next(line for line in sheet.splitlines() if f"`{query.method}`" in line)
-        assert f"`{getattr(module, query.condition)}`" in row
-        for placeholder, name in getattr(module, query.names).items():
+        assert f"`{query.query.key_condition}`" in row
+        for placeholder, name in query.query.names:
             assert f"`{placeholder}` = `{name}`" in row
-        if query.index:
-            assert f"`{query.index}`" in row
+        if query.query.index:
+            assert f"`{query.query.index}`" in row
         assert f"`{getattr(config.functions, query.function)}`" in row
 
 
@@ -374,29 +366,31 @@ class QueryRecorder:
 
 def test_the_lambda_repositories_send_the_documented_queries() -> None:
     config = stage_config("local")
-    users = lambda_module("user_manager.repository")
-    messages = lambda_module("message_stream.repository")
+    from message_stream.repository import MessageRepository
+    from user_manager.repository import UserRepository
+
     calls: dict[str, dict[str, Any]] = {}
     client = QueryRecorder()
-    users.UserRepository(client, "Users", LAMBDA_QUERIES[0].index).find_by_email("a@x.io", now=0)
+    email_index, group_index = (str(query.query.index) for query in FUNCTION_QUERIES[:2])
+    UserRepository(client, "Users", email_index).find_by_email("a@x.io", now=0)
     calls["UserRepository.find_by_email"] = client.calls[-1]
-    repository = messages.MessageRepository(client, "cruddur-messages", LAMBDA_QUERIES[1].index)
+    repository = MessageRepository(client, "cruddur-messages", group_index)
     repository.group_rows("g1")
     calls["MessageRepository.group_rows"] = client.calls[-1]
     repository.current_group_row("GRP#u1", "g1")
     calls["MessageRepository.current_group_row"] = client.calls[-1]
-    assert set(calls) == {query.method for query in LAMBDA_QUERIES}
-    for query in LAMBDA_QUERIES:
+    assert set(calls) == {query.method for query in FUNCTION_QUERIES}
+    for query in FUNCTION_QUERIES:
         sent = calls[query.method]
-        documented = lambda_key_query(query)
+        documented = query.query
         assert sent["KeyConditionExpression"] == documented.key_condition
-        assert sent.get("IndexName") == query.index
+        assert sent.get("IndexName") == documented.index
         assert sent["ExpressionAttributeNames"] == dict(documented.names)
         key_placeholders = re.findall(r":\w+", documented.key_condition)
         assert sorted(key_placeholders) == sorted(p for p, _ in documented.values)
         assert set(key_placeholders) <= set(sent["ExpressionAttributeValues"])
         assert sent.get("ConsistentRead", False) is query.consistent
-        documented.validate(config.table(query.table))
+        documented.validate(config.table(documented.table))
 
 
 # ---------------------------------------------------------------- refusals
@@ -466,13 +460,6 @@ def test_entities_are_checked_against_the_table_and_build_only_declared_rows() -
 def test_a_pattern_without_a_cli_command_is_refused() -> None:
     with pytest.raises(PatternError, match="'no-such-pattern' is not a"):
         cli_usage("no-such-pattern")
-
-
-def test_scripts_and_lambda_must_agree_on_the_row_prefixes(monkeypatch: pytest.MonkeyPatch) -> None:
-    models = lambda_module("message_stream.models")
-    monkeypatch.setattr(models, "GROUP_PREFIX", "GROUP#")
-    with pytest.raises(PatternError, match="message-stream .* says `GROUP#`"):
-        render(stage_config("local"))
 
 
 def test_a_bad_declaration_exits_non_zero_and_writes_nothing(

@@ -31,7 +31,7 @@ from docgen.diagram import (
 )
 from tests.docgen.conftest import ADDED_INDEX, synthesized, synthesized_with_added_gsi
 from tests.docgen.test_assembly import resources
-from tests.infrastructure.synth import SynthesizedStage
+from tests.support.synth import SynthesizedStage
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -1,20 +1,13 @@
-"""Helpers shared by the function tests (importing this puts `lambda_src/` on the path).
-
-The functions' packages (`common`, `user_manager`, `message_stream`, `tasks`) are top-level
-in the Lambda asset, so `lambda_src/` goes on `sys.path` exactly as the runtime sees it.
-"""
+"""Helpers shared by the function tests (importing this puts `lambda_src/` on the path,
+through `tests.support.lambda_src`)."""
 
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-LAMBDA_SRC = Path(__file__).resolve().parents[2] / "lambda_src"
-if str(LAMBDA_SRC) not in sys.path:
-    sys.path.insert(0, str(LAMBDA_SRC))
+from tests.support.lambda_src import LAMBDA_SRC as LAMBDA_SRC
 
 REGION = "us-east-1"
 

@@ -17,7 +17,8 @@ from user_manager.handler import handle
 from user_manager.repository import UserRepository
 from user_manager.service import UserService
 
-from stacks.config import EMAIL_INDEX, StageConfig
+from datamodel.tables import EMAIL_INDEX
+from stacks.config import StageConfig
 from tests.functions.helpers import body, scan_all
 from tests.support.backends import dynamodb_client
 

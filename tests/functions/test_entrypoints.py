@@ -17,9 +17,10 @@ from common.env import EnvironmentConfigError
 from message_stream.settings import Settings as MessageStreamSettings
 from tasks.settings import Settings as TasksSettings
 from user_manager.settings import Settings as UserSettings
-from user_manager.uniqueness import DEFAULT_TTL_ATTRIBUTE
 
-from stacks.config import EMAIL_INDEX, MESSAGE_GROUP_INDEX, StageConfig
+from datamodel.tables import EMAIL_INDEX, MESSAGE_GROUP_INDEX
+from datamodel.uniqueness import DEFAULT_TTL_ATTRIBUTE
+from stacks.config import StageConfig
 from tests.functions.helpers import LAMBDA_SRC, body
 
 

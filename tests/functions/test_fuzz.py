@@ -27,7 +27,8 @@ from tasks.service import TaskService
 from user_manager.repository import UserRepository
 from user_manager.service import UserService
 
-from stacks.config import EMAIL_INDEX, MESSAGE_GROUP_INDEX, StageConfig
+from datamodel.tables import EMAIL_INDEX, MESSAGE_GROUP_INDEX
+from stacks.config import StageConfig
 from tests.functions.helpers import no_sleep, scan_all
 
 # `make test-fast` runs a tenth of the corpus (FUZZ_EXAMPLES=100); `make test` all of it.

@@ -18,7 +18,8 @@ from message_stream.models import MalformedRecord, NewMessage, parse_record
 from message_stream.repository import MessageRepository
 from message_stream.service import MessageStreamService
 
-from stacks.config import MESSAGE_GROUP_INDEX, StageConfig
+from datamodel.tables import MESSAGE_GROUP_INDEX
+from stacks.config import StageConfig
 from tests.functions.helpers import StreamTap, no_sleep, scan_all, stream_arn
 from tests.support.backends import dynamodb_client
 
@@ -287,8 +288,8 @@ def test_parse_record_ignores_what_is_not_a_new_message(record: dict[str, Any]) 
 def test_the_mappings_filter_passes_exactly_the_records_the_function_acts_on(
     world: World,
 ) -> None:
+    from datamodel.entities import MESSAGE_STREAM_FILTER
     from localcloud.event_filter import matches_any, parse
-    from stacks.config import MESSAGE_STREAM_FILTER
 
     patterns = parse({"Filters": [{"Pattern": json.dumps(MESSAGE_STREAM_FILTER)}]})
     world.send_message("g1", T2, "hello")

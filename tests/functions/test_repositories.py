@@ -10,20 +10,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from tasks.repository import TaskExists, TaskRepository
+from tasks.errors import TaskExists
+from tasks.repository import TaskRepository
+from user_manager.errors import EmailInUse, UserAlreadyExists, UserNotFound, VersionMismatch
 from user_manager.handler import handle
-from user_manager.repository import (
-    LIST_BUDGET,
-    EmailInUse,
-    UserAlreadyExists,
-    UserNotFound,
-    UserRepository,
-    VersionMismatch,
-)
+from user_manager.repository import LIST_BUDGET, UserRepository
 from user_manager.service import UserService
 
+from datamodel.tables import EMAIL_INDEX
 from scripts.seed import write_items
-from stacks.config import EMAIL_INDEX, StageConfig
+from stacks.config import StageConfig
 from tests.functions.helpers import FakeClock, body, no_sleep, scan_all
 from tests.support.backends import dynamodb_client
 

@@ -11,7 +11,8 @@ from user_manager.handler import handle
 from user_manager.repository import UserRepository
 from user_manager.service import UserService
 
-from stacks.config import EMAIL_INDEX, StageConfig
+from datamodel.tables import EMAIL_INDEX
+from stacks.config import StageConfig
 from tests.functions.helpers import FakeClock, body, no_sleep, scan_all
 
 ALICE = {"userId": "user-001", "email": "Alice@Example.com", "name": "Alice Johnson", "age": 28,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stacks.config import stage_config
-from tests.infrastructure.synth import SynthesizedStage, synthesize
+from tests.support.synth import SynthesizedStage, synthesize
 
 
 @pytest.fixture(scope="session")

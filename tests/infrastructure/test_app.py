@@ -12,9 +12,10 @@ from pathlib import Path
 import aws_cdk as cdk
 import pytest
 
+from datamodel.tables import ConfigError, IndexSpec
 from stacks.backend import build_backend
-from stacks.config import ConfigError, IndexSpec, stage_config
-from tests.infrastructure.synth import REPO, cdk_json_context
+from stacks.config import stage_config
+from tests.support.synth import REPO, cdk_json_context
 
 
 def run_app(context: dict[str, object], outdir: Path) -> subprocess.CompletedProcess[str]:

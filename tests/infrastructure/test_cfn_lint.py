@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cfnlint.api import ManualArgs, lint_file
 
-from tests.infrastructure.synth import SynthesizedStage
+from tests.support.synth import SynthesizedStage
 
 # W3005: CDK makes each function DependsOn its role *and* the role's policy, so the policy
 # exists before the first invoke; cfn-lint flags the role half as redundant. CDK's choice.

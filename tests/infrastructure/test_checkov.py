@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from stacks.config import STAGES
-from tests.infrastructure.synth import SynthesizedStage
 from tests.support.checkov import Finding, ensure_installed, scan
+from tests.support.synth import SynthesizedStage
 
 SKIPS_FILE = Path(__file__).with_name("checkov.toml")
 

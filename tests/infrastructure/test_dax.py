@@ -10,7 +10,7 @@ import pytest
 
 from stacks.config import stage_config
 from tests.infrastructure.cfn import grants, render, role_statements
-from tests.infrastructure.synth import SynthesizedStage, synthesize
+from tests.support.synth import SynthesizedStage, synthesize
 
 
 def only(stage: SynthesizedStage, resource_type: str) -> tuple[str, dict[str, Any]]:

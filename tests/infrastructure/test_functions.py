@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
-from stacks.config import EMAIL_INDEX, HOT_RELOAD_TAG, MESSAGE_GROUP_INDEX, MESSAGE_STREAM_FILTER
+from datamodel.entities import MESSAGE_STREAM_FILTER
+from datamodel.functions import FUNCTIONS
+from datamodel.tables import EMAIL_INDEX, MESSAGE_GROUP_INDEX
+from stacks.config import HOT_RELOAD_TAG
 from tests.infrastructure.cfn import function_by_name, function_role, grants, role_statements
-from tests.infrastructure.synth import REPO, SynthesizedStage
+from tests.support.synth import REPO, SynthesizedStage
 
 TABLE_ARN = "arn:${AWS::Partition}:dynamodb:us-east-1:${AWS::AccountId}:table/"
 
@@ -28,7 +31,7 @@ def test_local_function_names_follow_the_tutorial(local: SynthesizedStage) -> No
     local.functions.has_resource_properties(
         "AWS::Lambda::Function", {"FunctionName": "user-manager"}
     )
-    local.functions.resource_count_is("AWS::Lambda::Function", 3)
+    local.functions.resource_count_is("AWS::Lambda::Function", len(FUNCTIONS))
 
 
 def test_every_function_is_configured_alike(stage: SynthesizedStage) -> None:
@@ -161,7 +164,7 @@ def test_message_stream_mapping_filters_out_all_but_new_messages(stage: Synthesi
 
 def test_failure_queues_are_encrypted_and_tls_only(stage: SynthesizedStage) -> None:
     # One dead-letter queue per function plus the stream's on-failure queue.
-    stage.functions.resource_count_is("AWS::SQS::Queue", 4)
+    stage.functions.resource_count_is("AWS::SQS::Queue", len(FUNCTIONS) + 1)
     queues = stage.functions.find_resources("AWS::SQS::Queue")
     for queue in queues.values():
         assert queue["Properties"]["SqsManagedSseEnabled"] is True

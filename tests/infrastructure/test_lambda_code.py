@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+import sys
 from pathlib import Path
 
 import pytest
 
-from stacks.constructs.lambda_code import PipLocalBundling, requirement_lines
+from stacks.constructs.lambda_code import LAMBDA_SOURCE, PipLocalBundling, requirement_lines
+from tests.support.synth import REPO
 
 
 def make_source(root: Path) -> Path:
@@ -55,3 +58,23 @@ def test_local_bundling_failure_names_the_requirements_file(tmp_path: Path) -> N
     output.mkdir()
     with pytest.raises(RuntimeError, match=r"bundling .*requirements\.txt failed"):
         PipLocalBundling(source, requirements).try_bundle(str(output))
+
+
+def test_the_asset_ships_the_data_model_and_imports_nothing_from_the_rest() -> None:
+    # Given the asset's source folder, when its imports are read, then each is the standard
+    # library, the runtime's boto3/botocore, a pinned requirement or a package of the asset.
+    assert (LAMBDA_SOURCE / "datamodel" / "patterns.py").is_file()
+    assert (REPO / "datamodel").resolve() == (LAMBDA_SOURCE / "datamodel").resolve()
+    own = {path.name for path in LAMBDA_SOURCE.iterdir() if (path / "__init__.py").is_file()}
+    allowed = own | set(sys.stdlib_module_names) | {"boto3", "botocore", "amazondax"}
+    outside: list[str] = []
+    for path in LAMBDA_SOURCE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            outside += [f"{path}: {n}" for n in names if n.split(".")[0] not in allowed]
+    assert outside == []

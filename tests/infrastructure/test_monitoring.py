@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from datamodel.functions import FUNCTIONS
 from stacks.config import stage_config
 from tests.infrastructure.cfn import function_by_name, render
-from tests.infrastructure.synth import SynthesizedStage, synthesize
+from tests.support.synth import SynthesizedStage, synthesize
 
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:dynamo-backend-alerts"
 
@@ -221,7 +222,7 @@ def test_the_iterator_age_alarm_watches_message_stream_in_milliseconds(
 
 def test_dashboard_false_removes_only_the_dashboard(quiet_local: SynthesizedStage) -> None:
     quiet_local.functions.resource_count_is("AWS::CloudWatch::Dashboard", 0)
-    quiet_local.functions.resource_count_is("AWS::Lambda::Function", 3)
+    quiet_local.functions.resource_count_is("AWS::Lambda::Function", len(FUNCTIONS))
     quiet_local.functions.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
 
 

@@ -11,7 +11,7 @@ from aws_cdk import aws_sqs as sqs
 
 from stacks.config import stage_config
 from stacks.nag import apply_nag_checks
-from tests.infrastructure.synth import SynthesizedStage, synthesize
+from tests.support.synth import SynthesizedStage, synthesize
 
 
 def violations(assembly_dir: Path) -> list[str]:

@@ -15,11 +15,11 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from stacks.config import DEFAULT_AUTOSCALING, stage_config
-from tests.infrastructure.synth import SynthesizedStage, synthesize
 from tests.infrastructure.test_cfn_lint import IGNORED
 from tests.infrastructure.test_checkov import load_skips, unexplained
 from tests.infrastructure.test_snapshots import masked
 from tests.support.checkov import ensure_installed, scan
+from tests.support.synth import SynthesizedStage, synthesize
 
 WEST_KEY = "arn:aws:kms:us-west-2:123456789012:key/11111111-2222-3333-4444-555555555555"
 EU_KEY = "arn:aws:kms:eu-west-1:123456789012:key/66666666-7777-8888-9999-000000000000"

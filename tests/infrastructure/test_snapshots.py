@@ -11,7 +11,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from tests.infrastructure.synth import SynthesizedStage
+from tests.support.synth import SynthesizedStage
 
 # Asset hashes change with every edit of lambda_src/; the reviewer reads the rest.
 _ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")

@@ -8,14 +8,10 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from stacks.config import (
-    EMAIL_INDEX,
-    MESSAGE_CREATED_AT_INDEX,
-    MESSAGE_GROUP_INDEX,
-    stage_config,
-)
+from datamodel.tables import EMAIL_INDEX, MESSAGE_CREATED_AT_INDEX, MESSAGE_GROUP_INDEX
+from stacks.config import stage_config
 from tests.infrastructure.cfn import function_role, grants, role_statements
-from tests.infrastructure.synth import SynthesizedStage, synthesize
+from tests.support.synth import SynthesizedStage, synthesize
 
 
 def table_properties(stage: SynthesizedStage, key: str) -> dict[str, Any]:

@@ -468,7 +468,7 @@ def test_the_stacks_global_tables_deploy_with_their_local_replicas_settings(
     """CDK's own `AWS::DynamoDB::GlobalTable` (the stage's `replicas` option, auto scaled):
     the local cloud makes the stack region's replica."""
     from stacks.config import stage_config
-    from tests.infrastructure.synth import synthesize
+    from tests.support.synth import synthesize
 
     config = stage_config("local", {"replicas": "us-west-2", "billing": "autoscaled"})
     template = synthesize(config, tmp_path).data.to_json()

@@ -44,7 +44,8 @@ WRAPPER_APP = textwrap.dedent(
     from aws_cdk import aws_lambda as lambda_
 
     from stacks.backend import build_backend
-    from stacks.config import AttributeType, IndexSpec, stage_config
+    from datamodel.tables import AttributeType, IndexSpec
+    from stacks.config import stage_config
 
     config = stage_config("local", {{"hot_reload": "false"}})
     tables = []

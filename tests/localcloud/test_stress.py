@@ -24,7 +24,7 @@ import pytest
 
 from bench import stress
 from bench.stress import Observation
-from stacks.config import MESSAGE_GROUP_INDEX
+from datamodel.tables import MESSAGE_GROUP_INDEX
 from tests.support.local_cloud import LocalCloud
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from datamodel.tables import MESSAGE_CREATED_AT_INDEX, MESSAGE_GROUP_INDEX
 from localcloud.engine import Engine, EngineError, ensure_installed
-from stacks.config import MESSAGE_CREATED_AT_INDEX, MESSAGE_GROUP_INDEX, StageConfig
+from stacks.config import StageConfig
 from tests.support.backends import create_stage_tables, drop_all_tables, dynamodb_client
 
 

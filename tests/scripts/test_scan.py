@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from datamodel.tables import MESSAGE_GROUP_INDEX
 from scripts.cli import main
 from scripts.codec import decode_item
 from scripts.errors import IndexNotFound, InvalidInput, InvalidRequest, UsageError
 from scripts.scan import build_request, scan_items
 from scripts.tables import describe_table
 from scripts.target import resolve_target
-from stacks.config import MESSAGE_GROUP_INDEX, StageConfig
+from stacks.config import StageConfig
 from tests.support.backends import create_stage_tables, drop_all_tables, dynamodb_client
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from datamodel.tables import EMAIL_INDEX
 from localcloud.engine import Engine
 from scripts.cli import main
 from scripts.codec import WireItem
@@ -21,7 +22,7 @@ from scripts.sample_data import sample_users
 from scripts.seed import load_file, plan_file, seed_plan, seed_table, write_items
 from scripts.tables import count_items, describe_table
 from scripts.target import resolve_target
-from stacks.config import EMAIL_INDEX, StageConfig
+from stacks.config import StageConfig
 from tests.support.backends import create_stage_tables, dynamodb_client
 from tests.support.fakes import FlakyBatchClient
 

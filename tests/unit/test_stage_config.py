@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 
 import pytest
 
-from stacks.config import (
+from datamodel.functions import FUNCTIONS
+from datamodel.tables import (
     AttributeType,
     AutoScaling,
-    BackupConfig,
     Capacity,
     ConfigError,
-    Encryption,
     IndexSpec,
     ScalingRange,
-    StreamProcessing,
     TableSpec,
+)
+from stacks.config import (
+    BackupConfig,
+    Encryption,
+    FunctionConcurrency,
+    FunctionNames,
+    StreamProcessing,
     stage_config,
 )
 
@@ -36,6 +41,12 @@ def test_prod_protects_data_and_enables_dax() -> None:
     assert config.point_in_time_recovery and config.deletion_protection and config.retain_data
     assert config.dax.enabled and config.alarms
     assert all(spec.capacity is None for spec in config.tables)  # on-demand
+
+
+def test_every_declared_function_has_a_name_and_a_reservation() -> None:
+    keys = [function.key for function in FUNCTIONS]
+    assert [field.name for field in fields(FunctionNames)] == keys
+    assert [field.name for field in fields(FunctionConcurrency)] == keys
 
 
 def test_config_is_frozen() -> None:

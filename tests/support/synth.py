@@ -1,4 +1,4 @@
-"""Synthesize the app the way `cdk synth` does, for the infrastructure tests and the benchmark."""
+"""Synthesize the app the way `cdk synth` does, for the infrastructure and docgen tests."""
 
 from __future__ import annotations
 
