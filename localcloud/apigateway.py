@@ -19,7 +19,8 @@ methods answer 403 `Missing Authentication Token`, as AWS does.
 
 HTTP APIs: routes (`GET /items/{id}`, `ANY /{proxy+}`, `$default`), most specific first;
 Lambda proxy integrations with payload format 2.0 (or 1.0) and the 2.0 response rules (a
-value without `statusCode` is a 200 JSON answer); Lambda authorizers (payload 2.0, simple
+value without `statusCode` is a 200 JSON answer); SQS service integrations
+(`apigateway_http_services`); Lambda authorizers (payload 2.0, simple
 or IAM responses); the API's CORS configuration answers preflights. No route answers 404
 `Not Found`.
 
@@ -45,7 +46,13 @@ from urllib.parse import parse_qsl, unquote
 
 from werkzeug.wsgi import get_input_stream
 
-from localcloud import apigateway_auth, apigateway_integrations, iam, lambda_permissions
+from localcloud import (
+    apigateway_auth,
+    apigateway_http_services,
+    apigateway_integrations,
+    iam,
+    lambda_permissions,
+)
 
 log = logging.getLogger("localcloud.apigateway")
 
@@ -698,6 +705,10 @@ class HttpApiServer:
         error = _message(500, "Internal Server Error")
         target = str(match.route.target or "")
         integration = self.api.integrations.get(target.rpartition("/")[2])
+        if integration is not None and integration.integration_subtype:
+            return apigateway_http_services.run(
+                self, request, stage, match, integration, authorizer
+            )
         if integration is None or integration.integration_type != "AWS_PROXY":
             kind = integration.integration_type if integration is not None else "none"
             log.warning("HTTP API integration %s is not run by the local cloud", kind)

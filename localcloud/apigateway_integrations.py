@@ -273,34 +273,64 @@ def _service(
     headers: dict[str, str],
 ) -> Backend:
     """POST `payload` to the local cloud's own port, signed as the integration's role."""
+    try:
+        return send_signed(
+            Caller(server.api.id, server.account, region or server.region),
+            str(integration.credentials or ""),
+            service,
+            path,
+            payload,
+            headers,
+        )
+    except IntegrationRefused as refused:
+        raise _Refused(_internal_error()) from refused
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The API a service integration's request is made for."""
+
+    api_id: str
+    account: str
+    region: str
+
+
+class IntegrationRefused(Exception):
+    """A service integration that AWS would not call (no credentials role)."""
+
+
+def send_signed(
+    caller: Caller, role: str, service: str, path: str, payload: str, headers: dict[str, str]
+) -> Backend:
+    """POST `payload` to the local cloud's own port, signed as `role` (the integration's
+    credentials) so the front door checks that role's policies; REST and HTTP APIs' service
+    integrations both send this way."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
     from localcloud import lambda_runner
 
-    role = str(integration.credentials or "")
     authorizer = iam.authorizer()
     checked = authorizer is not None and authorizer.mode != iam.OFF
     if not role and checked:
         log.warning("the %s integration has no credentials role: AWS answers 500", service)
-        raise _Refused(_internal_error())
+        raise IntegrationRefused(service)
     if role and authorizer is not None:
         keys = authorizer.credentials_for(
-            f"apigateway-{server.api.id}",
-            f"arn:aws:execute-api:{server.region}:{server.account}:{server.api.id}",
+            f"apigateway-{caller.api_id}",
+            f"arn:aws:execute-api:{caller.region}:{caller.account}:{caller.api_id}",
             role,
-            server.account,
+            caller.account,
         )
         credentials = Credentials(keys.access_key, keys.secret_key, keys.session_token)
     else:
         credentials = Credentials("apigateway", "apigateway")
     endpoint = lambda_runner.runner().settings.endpoint
-    region = region or server.region
     request = AWSRequest(
         method="POST", url=endpoint + path, data=payload.encode(), headers=dict(headers)
     )
-    SigV4Auth(credentials, service, region).add_auth(request)
+    SigV4Auth(credentials, service, caller.region).add_auth(request)
     prepared = urllib.request.Request(
         endpoint + path, data=payload.encode(), method="POST", headers=dict(request.headers)
     )

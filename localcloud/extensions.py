@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from localcloud import (
     cfn,
     cfn_apigateway,
+    cfn_sns,
     cfn_tables,
     cfn_types,
     custom_resources,
@@ -16,6 +17,7 @@ from localcloud import (
     lambda_runner,
     s3_notifications,
     state,
+    stepfunctions,
     streams,
     ttl,
 )
@@ -65,6 +67,8 @@ def install(settings: Settings) -> Installed:
     cfn_apigateway.install()
     custom_resources.PATCHES.install()
     s3_notifications.install(settings)
+    cfn_sns.install(settings)
+    stepfunctions.install(settings)
     iam.install(settings.iam_mode)
     lambda_runner.install(settings)
     poller = streams.install(settings)
@@ -76,6 +80,7 @@ def install(settings: Settings) -> Installed:
         cfn_types.PATCHES,
         custom_resources.PATCHES,
         s3_notifications.PATCHES,
+        cfn_sns.PATCHES,
         lambda_runner.PATCHES,
         streams.PATCHES,
         events.PATCHES,
@@ -113,6 +118,7 @@ def shutdown() -> None:
             persister.data_dir.close()
     lambda_runner.uninstall()
     s3_notifications.PATCHES.uninstall()
+    cfn_sns.PATCHES.uninstall()
     custom_resources.PATCHES.uninstall()
     iam.uninstall()
     dynamodb.uninstall()
