@@ -1,8 +1,8 @@
 """A bucket that feeds a queue, as a user writes it: `add_event_notification(OBJECT_CREATED,
 SqsDestination(queue))` with a function on the queue (`SqsEventSource`) writing each
 object's key to a table; a `LambdaDestination` for keys under `direct/` ending in `.txt`;
-an `SnsDestination` for removals (moto 5.2.5 skips `AWS::SNS::Subscription`, so the
-tests subscribe to the topic themselves)."""
+an `SnsDestination` for removals (the tests subscribe a queue of their own to the topic;
+CDK subscriptions are `test_sns_subscriptions.py`'s)."""
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
