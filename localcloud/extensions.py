@@ -81,6 +81,7 @@ def install(settings: Settings) -> Installed:
         custom_resources.PATCHES,
         s3_notifications.PATCHES,
         cfn_sns.PATCHES,
+        stepfunctions.PATCHES,
         lambda_runner.PATCHES,
         streams.PATCHES,
         events.PATCHES,

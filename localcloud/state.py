@@ -132,22 +132,36 @@ def _backend_dicts() -> list[Any]:
     return list(BackendDict._instances)  # type: ignore[misc]
 
 
-def _live_backend_dict(module_name: str, backend_class: type) -> Any:
+def _module_backend_dict(module_name: str, backend_class: type) -> Any:
+    """The backend dict of `backend_class` that its module holds now (None if none)."""
     from moto.core.base_backend import BackendDict
 
     module = sys.modules.get(module_name) or __import__(module_name, fromlist=["_"])
     for value in vars(module).values():
         if isinstance(value, BackendDict) and value.backend is backend_class:
             return value
-    raise StateError(f"the snapshot names a moto backend that {module_name} no longer has")
+    return None
+
+
+def _live_backend_dict(module_name: str, backend_class: type) -> Any:
+    found = _module_backend_dict(module_name, backend_class)
+    if found is None:
+        raise StateError(f"the snapshot names a moto backend that {module_name} no longer has")
+    return found
 
 
 def capture_moto() -> list[tuple[str, type, dict[str, Any]]]:
-    """Each moto service in use: its module, backend class and accounts (one object graph)."""
+    """Each moto service in use: its module, backend class and accounts (one object graph).
+
+    A backend dict its module no longer holds (one a patch replaced, as `stepfunctions.py`
+    replaces moto's recording Step Functions backend by its interpreter) serves no request:
+    it is left out, so that a restore finds every backend it names.
+    """
     return [
         (backends.backend.__module__, backends.backend, dict(backends))
         for backends in _backend_dicts()
         if len(backends)
+        and _module_backend_dict(backends.backend.__module__, backends.backend) is backends
     ]
 
 

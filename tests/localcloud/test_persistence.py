@@ -444,3 +444,30 @@ def test_a_deployed_seeded_stack_survives_restarts_and_redeploys_unchanged(
         tutorial_invoke_session(endpoint)
     finally:
         launcher.stop(port, tmp_path)
+
+
+def test_a_state_machine_and_its_execution_survive_a_restart(tmp_path: Path) -> None:
+    """Step Functions runs on moto's interpreter backend (`stepfunctions.py`); the recording
+    backend it replaces must not be captured, or the next start cannot restore the state."""
+    definition = {
+        "StartAt": "Wait",
+        "States": {
+            "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Done"},
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+    with LocalCloud(tmp_path, persist=True) as cloud:
+        role = client("iam", cloud.endpoint).create_role(
+            RoleName="machine",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+        )["Role"]["Arn"]
+        sfn = client("stepfunctions", cloud.endpoint)
+        machine = sfn.create_state_machine(
+            name="waits", roleArn=role, definition=json.dumps(definition)
+        )["stateMachineArn"]
+        execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+        wait_for(lambda: sfn.describe_execution(executionArn=execution)["status"] == "SUCCEEDED")
+    with LocalCloud(tmp_path, persist=True) as cloud:
+        sfn = client("stepfunctions", cloud.endpoint)
+        assert [m["name"] for m in sfn.list_state_machines()["stateMachines"]] == ["waits"]
+        assert sfn.describe_execution(executionArn=execution)["status"] == "SUCCEEDED"
