@@ -164,6 +164,8 @@ def _copy_app(target: Path) -> Path:
     for name in ("stacks", "lambda_src"):
         shutil.copytree(root / name, target / name, ignore=ignore)
     shutil.copy(root / "cdk.json", target / "cdk.json")
+    # `datamodel` is a link into lambda_src/ (the Lambda asset ships it): copied as a link.
+    shutil.copy(root / "datamodel", target / "datamodel", follow_symlinks=False)
     (target / "wrapper_app.py").write_text(WRAPPER_APP)
     handler = target / "lambda_src" / "user_manager" / "handler.py"
     handler.write_text(handler.read_text() + HANDLER_PATCH)
