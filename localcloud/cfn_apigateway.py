@@ -21,6 +21,7 @@ from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
 from localcloud import cfn_types
+from localcloud.cfn_types import ServedResource
 
 REST_API = "AWS::ApiGateway::RestApi"
 REST_AUTHORIZER = "AWS::ApiGateway::Authorizer"
@@ -53,85 +54,8 @@ def _bool(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-class _Served:
-    """Shaped like moto's `CloudFormationModel`, found only through `cfn_types`."""
-
-    cf_resource_type: str
-    logical_resource_id: str
-    attributes: tuple[str, ...] = ()
-
-    def __init__(self, physical_id: str, account_id: str, region_name: str) -> None:
-        self.physical_id = physical_id
-        self.account_id = account_id
-        self.region_name = region_name
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.physical_id
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in cls.attributes
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> _Served:
-        return cls.create(cloudformation_json.get("Properties") or {}, account_id, region_name)
-
-    @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
-        raise NotImplementedError
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: _Served,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> _Served:
-        """Replace: delete what the old properties made, create from the new ones."""
-        original_resource.delete(account_id, region_name)
-        return cls.create(cloudformation_json.get("Properties") or {}, account_id, region_name)
-
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        cls.remove(
-            resource_name, cloudformation_json.get("Properties") or {}, account_id, region_name
-        )
-
-    @classmethod
-    def remove(
-        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        raise NotImplementedError
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        """Delete what this resource made (already gone is not an error)."""
-        raise NotImplementedError
-
-
 # -- REST APIs (v1) -------------------------------------------------------------------------
-class RestDeployment(_Served):
+class RestDeployment(ServedResource):
     """`AWS::ApiGateway::Deployment`: moto's deployment, with its id as the `Ref`."""
 
     attributes = ("DeploymentId",)
@@ -146,7 +70,9 @@ class RestDeployment(_Served):
         raise UnformattedGetAttTemplateException()
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
         api_id = _id(properties["RestApiId"])
         deployment = rest_backend(account_id, region_name).create_deployment(
             function_id=api_id,
@@ -170,7 +96,7 @@ class RestDeployment(_Served):
             api.deployments.pop(physical_id, None)
 
 
-class RestStage(_Served):
+class RestStage(ServedResource):
     """`AWS::ApiGateway::Stage`: a stage of the API on its deployment; `Ref` is its name."""
 
     def __init__(self, api_id: str, name: str, account_id: str, region: str) -> None:
@@ -178,7 +104,9 @@ class RestStage(_Served):
         self.api_id = api_id
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
         api_id = _id(properties["RestApiId"])
         name = str(properties["StageName"])
         tags = {str(t["Key"]): str(t["Value"]) for t in properties.get("Tags") or []}
@@ -198,12 +126,12 @@ class RestStage(_Served):
     @classmethod
     def update_from_cloudformation_json(
         cls,
-        original_resource: _Served,
+        original_resource: ServedResource,
         new_resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> _Served:
+    ) -> ServedResource:
         """A new deployment or new variables change the stage in place (as on AWS)."""
         assert isinstance(original_resource, RestStage)
         properties = cloudformation_json.get("Properties") or {}
@@ -236,7 +164,7 @@ class RestStage(_Served):
             api.stages.pop(str(properties.get("StageName") or physical_id), None)
 
 
-class RestMethod(_Served):
+class RestMethod(ServedResource):
     """`AWS::ApiGateway::Method` with its whole integration, integration responses and
     method responses (moto keeps only the integration's type and URI)."""
 
@@ -249,7 +177,9 @@ class RestMethod(_Served):
         self.http_method = http_method
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
         backend = rest_backend(account_id, region_name)
         api_id = _id(properties["RestApiId"])
         resource_id = _id(properties["ResourceId"])
@@ -350,7 +280,7 @@ class RestApiResource(RestAPI):
         rest_backend(account_id, region_name).apis.pop(str(resource_name), None)
 
 
-class RestAuthorizer(_Served):
+class RestAuthorizer(ServedResource):
     """`AWS::ApiGateway::Authorizer` (TOKEN, REQUEST, COGNITO_USER_POOLS); `Ref` is its id.
     moto's control plane keeps it; `apigateway_auth` runs it."""
 
@@ -366,7 +296,9 @@ class RestAuthorizer(_Served):
         raise UnformattedGetAttTemplateException()
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
         api_id = _id(properties["RestApiId"])
         ttl = properties.get("AuthorizerResultTtlInSeconds")
         authorizer = rest_backend(account_id, region_name).create_authorizer(
@@ -403,7 +335,7 @@ def _api_endpoint(api_id: str, region_name: str) -> str:
     return f"https://{api_id}.execute-api.{region_name}.amazonaws.com"
 
 
-class HttpApiResource(_Served):
+class HttpApiResource(ServedResource):
     """`AWS::ApiGatewayV2::Api`; `Ref` is its id, `Fn::GetAtt` answers `ApiId` and
     `ApiEndpoint`."""
 
@@ -417,7 +349,9 @@ class HttpApiResource(_Served):
         raise UnformattedGetAttTemplateException()
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
         cors = properties.get("CorsConfiguration")
         api = http_backend(account_id, region_name).create_api(
             api_key_selection_expression=properties.get("ApiKeySelectionExpression") or "",
@@ -436,12 +370,12 @@ class HttpApiResource(_Served):
     @classmethod
     def update_from_cloudformation_json(
         cls,
-        original_resource: _Served,
+        original_resource: ServedResource,
         new_resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> _Served:
+    ) -> ServedResource:
         """In place: the API keeps its id, routes and stages."""
         properties = cloudformation_json.get("Properties") or {}
         apis = http_backend(account_id, region_name).apis
@@ -463,7 +397,7 @@ class HttpApiResource(_Served):
         http_backend(account_id, region_name).delete_api(physical_id)
 
 
-class _HttpApiChild(_Served):
+class _HttpApiChild(ServedResource):
     """A part of one HTTP API (integration, route, stage)."""
 
     def __init__(self, api_id: str, physical_id: str, account_id: str, region: str) -> None:
@@ -485,7 +419,9 @@ class HttpIntegration(_HttpApiChild):
         raise UnformattedGetAttTemplateException()
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
         api_id = _id(properties["ApiId"])
         timeout = properties.get("TimeoutInMillis")
         integration = http_backend(account_id, region_name).create_integration(
@@ -513,12 +449,12 @@ class HttpIntegration(_HttpApiChild):
     @classmethod
     def update_from_cloudformation_json(
         cls,
-        original_resource: _Served,
+        original_resource: ServedResource,
         new_resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> _Served:
+    ) -> ServedResource:
         """In place: routes name the integration by its id."""
         assert isinstance(original_resource, HttpIntegration)
         properties = cloudformation_json.get("Properties") or {}
@@ -559,7 +495,9 @@ class HttpRoute(_HttpApiChild):
         raise UnformattedGetAttTemplateException()
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
         api_id = _id(properties["ApiId"])
         route = http_backend(account_id, region_name).create_route(
             api_id=api_id,
@@ -581,12 +519,12 @@ class HttpRoute(_HttpApiChild):
     @classmethod
     def update_from_cloudformation_json(
         cls,
-        original_resource: _Served,
+        original_resource: ServedResource,
         new_resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> _Served:
+    ) -> ServedResource:
         assert isinstance(original_resource, HttpRoute)
         properties = cloudformation_json.get("Properties") or {}
         api = original_resource._api(account_id, region_name)
@@ -629,7 +567,9 @@ class HttpAuthorizer(_HttpApiChild):
         raise UnformattedGetAttTemplateException()
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
         api_id = _id(properties["ApiId"])
         ttl = properties.get("AuthorizerResultTtlInSeconds")
         authorizer = http_backend(account_id, region_name).create_authorizer(
@@ -666,7 +606,9 @@ class HttpStage(_HttpApiChild):
     `Ref` is its name."""
 
     @classmethod
-    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> _Served:
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
         api_id = _id(properties["ApiId"])
         name = str(properties["StageName"])
         config = {

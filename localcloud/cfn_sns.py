@@ -38,6 +38,7 @@ from moto.sns import models as sns_models
 from moto.sns.models import SNSBackend, sns_backends
 
 from localcloud import cfn_types, lambda_permissions, lambda_runner
+from localcloud.cfn_types import ServedResource
 from localcloud.patches import Patch, PatchSet
 from localcloud.settings import Settings
 
@@ -79,31 +80,24 @@ def _bool(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-class Subscription:
+class Subscription(ServedResource):
     """`AWS::SNS::Subscription`: a subscription in moto's SNS backend; `Ref` is its ARN."""
 
     cf_resource_type = SUBSCRIPTION
-    logical_resource_id: str
+    attributes = ("Arn",)
 
-    def __init__(self, arn: str, properties: dict[str, Any]) -> None:
-        self.arn = arn
+    def __init__(self, arn: str, properties: dict[str, Any], account_id: str, region: str) -> None:
+        super().__init__(arn, account_id, region)
         self.properties = properties
 
     @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
+    def arn(self) -> str:
+        return self.physical_id
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         if attribute_name == "Arn":
             return self.arn
         raise UnformattedGetAttTemplateException()
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -120,7 +114,7 @@ class Subscription:
             str(properties["TopicArn"]), str(properties["Endpoint"]), str(properties["Protocol"])
         )
         cls._set_attributes(sns, subscription.arn, properties, {})
-        return cls(subscription.arn, properties)
+        return cls(subscription.arn, properties, account_id, region_name)
 
     @staticmethod
     def _set_attributes(
@@ -139,12 +133,13 @@ class Subscription:
     @classmethod
     def update_from_cloudformation_json(
         cls,
-        original_resource: Subscription,
+        original_resource: ServedResource,
         new_resource_name: str,
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> Subscription:
+    ) -> ServedResource:
+        assert isinstance(original_resource, Subscription)
         properties = cloudformation_json.get("Properties") or {}
         old = original_resource.properties
         if any(str(properties.get(k)) != str(old.get(k)) for k in _IDENTITY):
@@ -154,7 +149,7 @@ class Subscription:
             )
         sns = backend(account_id, region_name)
         cls._set_attributes(sns, original_resource.arn, properties, old)
-        return cls(original_resource.arn, properties)
+        return cls(original_resource.arn, properties, account_id, region_name)
 
     @classmethod
     def delete_from_cloudformation_json(

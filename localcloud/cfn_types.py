@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from moto.cloudformation import parsing as cfn_parsing
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
 from localcloud.patches import Patch, PatchSet
 
@@ -54,3 +55,83 @@ _NAME_FROM_TYPE = Patch(
 )
 
 PATCHES = PatchSet("cfn_types", [_CLASS_FROM_TYPE, _NAME_FROM_TYPE])
+
+
+class ServedResource:
+    """A resource type we serve, shaped like moto's `CloudFormationModel` (found only through
+    `register`): subclasses give `create` and `remove`/`delete`, and their `attributes`."""
+
+    cf_resource_type: str
+    logical_resource_id: str
+    attributes: tuple[str, ...] = ()
+
+    def __init__(self, physical_id: str, account_id: str, region_name: str) -> None:
+        self.physical_id = physical_id
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.physical_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.attributes
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        raise UnformattedGetAttTemplateException()
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ServedResource:
+        return cls.create(cloudformation_json.get("Properties") or {}, account_id, region_name)
+
+    @classmethod
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
+        raise NotImplementedError
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: ServedResource,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> ServedResource:
+        """Replace: delete what the old properties made, create from the new ones."""
+        original_resource.delete(account_id, region_name)
+        return cls.create(cloudformation_json.get("Properties") or {}, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> None:
+        cls.remove(
+            resource_name, cloudformation_json.get("Properties") or {}, account_id, region_name
+        )
+
+    @classmethod
+    def remove(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        raise NotImplementedError
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Delete what this resource made (already gone is not an error)."""
+        raise NotImplementedError
