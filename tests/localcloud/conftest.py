@@ -48,6 +48,26 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield local_cloud.endpoint
 
 
+def module_cloud(name: str, env: dict[str, str] | None = None) -> Any:
+    """A module-scoped fixture: a local cloud of the module's own (its stacks, its settings
+    from `env`), on a free port, stopped after the module. `cloud = module_cloud("api")`."""
+    from tests.support.local_cloud import LocalCloud
+
+    @pytest.fixture(scope="module")
+    def fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+        with pytest.MonkeyPatch.context() as patch:
+            for key, value in (env or {}).items():
+                patch.setenv(key, value)
+            local = LocalCloud(tmp_path_factory.mktemp(f"{name}-cloud"))
+            local.start()
+        try:
+            yield local
+        finally:
+            local.stop()
+
+    return fixture
+
+
 def client(service: str, endpoint: str) -> Any:
     """A boto3 client for the local cloud with fake credentials."""
     import boto3

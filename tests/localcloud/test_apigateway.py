@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.localcloud.conftest import REGION, client
+from tests.localcloud.conftest import REGION, client, module_cloud
 from tests.support.fixture_apps import FixtureApp, outputs_of
 from tests.support.local_cloud import LocalCloud
 
@@ -61,14 +60,7 @@ def call(
         connection.close()
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    local_cloud = LocalCloud(tmp_path_factory.mktemp("apigateway-cloud"))
-    local_cloud.start()
-    try:
-        yield local_cloud
-    finally:
-        local_cloud.stop()
+cloud = module_cloud("apigateway")
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.localcloud.conftest import client
+from tests.localcloud.conftest import client, module_cloud
 from tests.support.fixture_apps import FixtureApp, outputs_of
 from tests.support.local_cloud import LocalCloud
 
@@ -22,14 +21,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 APPS = Path(__file__).resolve().parents[1] / "fixture_apps"
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    local = LocalCloud(tmp_path_factory.mktemp("http-sqs-cloud"))
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
+cloud = module_cloud("http-sqs")
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,12 @@ its REST API behind.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.localcloud.conftest import client
+from tests.localcloud.conftest import client, module_cloud
 from tests.localcloud.test_apigateway import Response, call
 from tests.support.fixture_apps import FixtureApp
 from tests.support.local_cloud import LocalCloud
@@ -31,14 +30,7 @@ IMPLICIT_DENY = {"Message": "User is not authorized to access this resource"}
 UNAUTHORIZED = {"message": "Unauthorized"}
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    local_cloud = LocalCloud(tmp_path_factory.mktemp("apigateway-integrations-cloud"))
-    local_cloud.start()
-    try:
-        yield local_cloud
-    finally:
-        local_cloud.stop()
+cloud = module_cloud("apigateway-integrations")
 
 
 @pytest.fixture(scope="module")

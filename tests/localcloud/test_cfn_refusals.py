@@ -6,12 +6,11 @@ it, so this guards that."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.localcloud.conftest import client
+from tests.localcloud.conftest import client, module_cloud
 from tests.support.fixture_apps import FixtureApp
 from tests.support.local_cloud import LocalCloud
 
@@ -21,14 +20,7 @@ APPS = Path(__file__).resolve().parents[1] / "fixture_apps"
 STACK = "fixture-cfn-bad-runtime"
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    local = LocalCloud(tmp_path_factory.mktemp("cfn-refusals-cloud"))
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
+cloud = module_cloud("cfn-refusals")
 
 
 def test_an_unsupported_runtime_fails_the_deploy_with_the_reason(

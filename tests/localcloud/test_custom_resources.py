@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localcloud import custom_resources
-from tests.localcloud.conftest import client, create_function
+from tests.localcloud.conftest import client, create_function, module_cloud
 from tests.support.fixture_apps import FixtureApp, outputs_of
 from tests.support.local_cloud import LocalCloud
 
@@ -38,14 +37,7 @@ def test_properties_are_sent_as_strings_nested_too() -> None:
     }
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    local = LocalCloud(tmp_path_factory.mktemp("custom-resource-cloud"))
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
+cloud = module_cloud("custom-resource")
 
 
 def _requests(endpoint: str, table: str) -> list[dict[str, Any]]:

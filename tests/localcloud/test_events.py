@@ -9,7 +9,7 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localcloud import events
-from tests.localcloud.conftest import client, create_function
+from tests.localcloud.conftest import client, create_function, module_cloud
 from tests.support.fixture_apps import FixtureApp, outputs_of
 from tests.support.local_cloud import LocalCloud
 
@@ -205,17 +205,8 @@ def test_lambda_resource_policy_decides() -> None:
 # -- against a local cloud -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    """A fresh local cloud whose rate() schedules run 30 times faster."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LOCALCLOUD_SCHEDULE_SPEEDUP", str(SPEEDUP))
-        local = LocalCloud(tmp_path_factory.mktemp("events-cloud"))
-        local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
+# rate() schedules run SPEEDUP times faster.
+cloud = module_cloud("events", {"LOCALCLOUD_SCHEDULE_SPEEDUP": str(SPEEDUP)})
 
 
 def _deadline(probe: Callable[[], T | None], timeout: float = 30.0, what: str = "") -> T:

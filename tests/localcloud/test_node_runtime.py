@@ -8,7 +8,6 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localcloud import lambda_runtimes
-from tests.localcloud.conftest import client, create_role, wait_for, zip_code
+from tests.localcloud.conftest import client, create_role, module_cloud, wait_for, zip_code
 from tests.support.fixture_apps import FixtureApp, outputs_of
 from tests.support.local_cloud import LocalCloud
 
@@ -92,11 +91,7 @@ exports.fails = (event, context, callback) => callback(new Error('callback error
 """
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    """A fresh local cloud on a free port, for this module."""
-    with LocalCloud(tmp_path_factory.mktemp("node-cloud")) as local_cloud:
-        yield local_cloud
+cloud = module_cloud("node")
 
 
 def _create(

@@ -7,12 +7,11 @@ never completes fails the resource with CDK's `Operation timed out` after `total
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.localcloud.conftest import client
+from tests.localcloud.conftest import client, module_cloud
 from tests.support.fixture_apps import FixtureApp, outputs_of
 from tests.support.local_cloud import LocalCloud
 
@@ -21,11 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 APP = Path("tests/fixture_apps/provider_waiter")
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    """A fresh local cloud on a free port, for this module."""
-    with LocalCloud(tmp_path_factory.mktemp("provider-waiter-cloud")) as local_cloud:
-        yield local_cloud
+cloud = module_cloud("provider-waiter")
 
 
 def test_create_completes_after_is_complete_polls(cloud: LocalCloud, tmp_path: Path) -> None:

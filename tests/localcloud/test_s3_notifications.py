@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from tests.localcloud.conftest import client, create_function
+from tests.localcloud.conftest import client, create_function, module_cloud
 from tests.support.fixture_apps import FixtureApp, outputs_of
 from tests.support.local_cloud import LocalCloud
 
@@ -24,14 +24,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 T = TypeVar("T")
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    local = LocalCloud(tmp_path_factory.mktemp("s3-notifications-cloud"))
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
+cloud = module_cloud("s3-notifications")
 
 
 @pytest.fixture(scope="module")

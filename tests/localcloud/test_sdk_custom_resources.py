@@ -6,13 +6,12 @@ response URL with `https.request`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.localcloud.conftest import client
+from tests.localcloud.conftest import client, module_cloud
 from tests.support.fixture_apps import FixtureApp, outputs_of
 from tests.support.local_cloud import LocalCloud
 
@@ -21,11 +20,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 APP = Path("tests/fixture_apps/aws_custom_resource")
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    """A fresh local cloud on a free port, for this module."""
-    with LocalCloud(tmp_path_factory.mktemp("sdk-custom-resource-cloud")) as local_cloud:
-        yield local_cloud
+cloud = module_cloud("sdk-custom-resource")
 
 
 def test_aws_custom_resource_and_provider_create_answer_and_delete(

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from tests.localcloud.conftest import client
+from tests.localcloud.conftest import client, module_cloud
 from tests.support.fixture_apps import FixtureApp, outputs_of
 from tests.support.local_cloud import LocalCloud
 
@@ -25,14 +25,7 @@ OUTPUTS = ("TopicArn", "EnvelopedQueueUrl", "RawQueueUrl", "TableName", "Recorde
 T = TypeVar("T")
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    local = LocalCloud(tmp_path_factory.mktemp("sns-cloud"))
-    local.start()
-    try:
-        yield local
-    finally:
-        local.stop()
+cloud = module_cloud("sns")
 
 
 @pytest.fixture(scope="module")
