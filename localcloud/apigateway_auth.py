@@ -347,6 +347,41 @@ def _cognito(authorizer: Any, request: apigateway.Request, match: Any, stage: An
 
 
 # -- HTTP APIs ------------------------------------------------------------------------------
+def _jwt(
+    authorizer: Any, route: Any, request: apigateway.Request, stage: Any, event: dict[str, Any]
+) -> Verdict:
+    """An HTTP API JWT authorizer (`HttpJwtAuthorizer`, `HttpUserPoolAuthorizer`): the token
+    must be a JWT whose claims parse, unexpired, from the configured issuer, for one of the
+    configured audiences (`aud`, or `client_id` as Cognito access tokens carry it), with one
+    of the route's scopes; its signature is not checked (the local cloud has no issuer's
+    keys). The claims reach the integration as `authorizer.jwt.claims`."""
+    unauthorized = apigateway._message(401, "Unauthorized")
+    sources = authorizer.identity_source or ["$request.header.Authorization"]
+    if isinstance(sources, str):
+        sources = [sources]
+    token = _http_identity(str(sources[0]), request, stage, event)
+    claims = jwt_claims(token) if token else None
+    if claims is None:
+        return Verdict(refused=unauthorized)
+    expires = claims.get("exp")
+    if isinstance(expires, (int, float)) and expires < time.time():
+        return Verdict(refused=unauthorized)
+    config = authorizer.jwt_config or {}
+    issuer = config.get("Issuer") or config.get("issuer")
+    if issuer and str(claims.get("iss", "")).rstrip("/") != str(issuer).rstrip("/"):
+        return Verdict(refused=unauthorized)
+    audiences = set(config.get("Audience") or config.get("audience") or [])
+    given = claims.get("aud", claims.get("client_id"))
+    given_set = set(given) if isinstance(given, list) else {given}
+    if audiences and not audiences & given_set:
+        return Verdict(refused=unauthorized)
+    scopes = list(route.authorization_scopes or [])
+    granted = str(claims.get("scope", "")).split()
+    if scopes and not set(scopes) & set(granted):
+        return Verdict(refused=apigateway._message(403, "Forbidden"))
+    return Verdict(context={"jwt": {"claims": _stringified(claims), "scopes": granted or None}})
+
+
 def _http_identity(
     source: str, request: apigateway.Request, stage: Any, event: dict[str, Any]
 ) -> str | None:
@@ -375,14 +410,17 @@ def authorize_http(
 ) -> Verdict:
     """The route's Lambda authorizer's decision (`NONE`: allowed)."""
     route = match.route
-    if str(route.authorization_type or "NONE").upper() != "CUSTOM":
-        if str(route.authorization_type or "NONE").upper() == "JWT":
-            log.warning("JWT authorizers are not run by the local cloud: route called without")
+    kind = str(route.authorization_type or "NONE").upper()
+    if kind not in ("CUSTOM", "JWT"):
         return Verdict()
     authorizer = server.api.authorizers.get(route.authorizer_id or "")
     if authorizer is None:
         log.warning("route names authorizer %s, which the API lacks", route.authorizer_id)
         return Verdict(refused=apigateway._message(500, "Internal Server Error"))
+    if kind == "JWT":
+        return _jwt(
+            authorizer, route, request, stage, server.event(request, stage, match, raw_path)
+        )
     event = server.event(request, stage, match, raw_path)
     sources = authorizer.identity_source or []
     if isinstance(sources, str):

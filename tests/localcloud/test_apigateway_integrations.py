@@ -11,7 +11,9 @@ its REST API behind.
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +148,49 @@ def test_http_lambda_authorizer_simple_responses(cloud: LocalCloud, auth: dict[s
     missing = call(cloud.port, "/private", headers={"Host": host})
     assert missing.status == 401
     assert missing.json() == UNAUTHORIZED
+
+
+def _jwt(claims: dict[str, object]) -> str:
+    def part(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+def test_http_jwt_authorizer_checks_issuer_audience_expiry_and_scope(
+    cloud: LocalCloud, auth: dict[str, str]
+) -> None:
+    host = f"{auth['HttpApiId']}.execute-api.localhost:{cloud.port}"
+    good = {
+        "iss": "https://issuer.example.com/pool",
+        "aud": "local-client",
+        "sub": "user-7",
+        "scope": "tasks/read tasks/write",
+        "exp": int(time.time()) + 600,
+    }
+
+    def status(claims: dict[str, object] | None) -> int:
+        headers = {"Host": host}
+        if claims is not None:
+            headers["Authorization"] = f"Bearer {_jwt(claims)}"
+        return call(cloud.port, "/jwt", headers=headers).status
+
+    answer = call(
+        cloud.port, "/jwt", headers={"Host": host, "Authorization": f"Bearer {_jwt(good)}"}
+    )
+    assert answer.status == 200
+    jwt = authorizer_of(answer)["jwt"]
+    assert jwt["claims"]["sub"] == "user-7"
+    assert jwt["scopes"] == ["tasks/read", "tasks/write"]
+    assert status(None) == 401
+    assert status({**good, "iss": "https://elsewhere.example.com"}) == 401
+    assert status({**good, "aud": "another-client"}) == 401
+    assert status({**good, "exp": int(time.time()) - 5}) == 401
+    assert status({**good, "scope": "tasks/write"}) == 403
+    cognito_access_token = {k: v for k, v in good.items() if k != "aud"} | {
+        "client_id": "local-client"
+    }
+    assert status(cognito_access_token) == 200
 
 
 # -- non-proxy Lambda integrations ------------------------------------------------------------

@@ -1,5 +1,6 @@
 """API Gateway Lambda authorizers: a REST API with a `TokenAuthorizer` and a
-`RequestAuthorizer`, and an HTTP API with an `HttpLambdaAuthorizer` (simple responses).
+`RequestAuthorizer`, and an HTTP API with an `HttpLambdaAuthorizer` (simple responses)
+and an `HttpJwtAuthorizer` route with a scope.
 
 The token authorizer answers by the token: `allow-<user>` allows exactly the method ARN it
 was asked about (so a cached policy refuses another path, as on AWS), `any-<user>` allows
@@ -135,6 +136,17 @@ http_api.add_routes(
         response_types=[authorizers.HttpLambdaResponseType.SIMPLE],
         results_cache_ttl=cdk.Duration.seconds(0),
     ),
+)
+http_api.add_routes(
+    path="/jwt",
+    methods=[apigwv2.HttpMethod.GET],
+    integration=integrations.HttpLambdaIntegration("JwtEchoIntegration", echo),
+    authorizer=authorizers.HttpJwtAuthorizer(
+        "JwtAuthorizer",
+        "https://issuer.example.com/pool",
+        jwt_audience=["local-client"],
+    ),
+    authorization_scopes=["tasks/read"],
 )
 cdk.CfnOutput(stack, "ApiId", value=api.rest_api_id)
 cdk.CfnOutput(stack, "HttpApiId", value=http_api.http_api_id)
