@@ -60,6 +60,12 @@ def timed(target: str) -> dict[str, Any]:
     wall = time.perf_counter() - started
     tail = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
     counts = {kind: int(n) for n, kind in _SUMMARY.findall(tail)}
+    # pytest's short summary names each failure: a timing of a failed run says which.
+    failed = [
+        line.split(" ", 2)[1]
+        for line in run.stdout.splitlines()
+        if line.startswith(("FAILED ", "ERROR ")) and " " in line
+    ]
     return {
         "command": " ".join([*(f"{k}={v}" for k, v in settings.items()), *command]),
         "wall_s": round(wall, 1),
@@ -67,6 +73,7 @@ def timed(target: str) -> dict[str, Any]:
         "target_met": run.returncode == 0 and wall < TARGETS_S[target],
         "exit_code": run.returncode,
         "counts": counts,
+        "failed": failed,
         "load_average_before": load,
     }
 
