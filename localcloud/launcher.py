@@ -144,6 +144,17 @@ def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
         return False
 
 
+# A cheap moto-api read that touches no state: `/moto-api/data.json` serializes every model
+# moto tracks in the server's process, and fails (HTTP 500) when one does not serialize.
+MOTO_PROBE_PATH = "/moto-api/state-manager/get-transition?model_name=localcloud.probe"
+
+
+def moto_api_answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether the server at `url` is moto: it answers moto's own control API."""
+    reply = _get_json(f"{url}{MOTO_PROBE_PATH}", timeout)
+    return isinstance(reply, dict) and "progression" in reply
+
+
 def _local_cloud(url: str, timeout: float) -> Endpoint | None:
     ours = _get_json(f"{url}{HEALTH_PATH}", timeout)
     if not (isinstance(ours, dict) and ours.get("service") == SERVICE_NAME):
@@ -187,8 +198,7 @@ def detect(port: int, timeout: float = 2.0) -> Endpoint | None:
     if isinstance(localstack, dict) and "services" in localstack:
         edition = localstack.get("edition", "unknown edition")
         return Endpoint(LOCALSTACK, url, f"{edition} {localstack.get('version', '')}".strip())
-    moto = _get_json(f"{url}/moto-api/data.json", timeout)
-    if isinstance(moto, dict):
+    if moto_api_answers(url, timeout):
         # Our server is moto too: a busy one may have missed the first health check.
         return _local_cloud(url, timeout * 3) or Endpoint(MOTO, url, "moto-api answered")
     raise PortInUseError(

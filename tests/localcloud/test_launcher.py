@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -155,6 +157,35 @@ def test_plain_moto_server_is_detected(tmp_path: Path) -> None:
         endpoint, started = launcher.start(port, tmp_path)
         assert not started
         assert endpoint.kind == launcher.MOTO
+    finally:
+        server.stop()
+
+
+class _Unserializable:
+    """A model moto tracks whose attribute raises: moto's `/moto-api/data.json` answers 500."""
+
+    @property
+    def broken(self) -> str:
+        raise RuntimeError("not serializable")
+
+
+def test_moto_is_detected_when_its_model_dump_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.core.model_instances import model_data
+    from moto.server import ThreadedMotoServer
+
+    model = type("Broken", (), {"instances_tracked": [_Unserializable()]})
+    monkeypatch.setitem(model_data, "zz-localcloud-test", {"Broken": model})
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        with pytest.raises(urllib.error.HTTPError, match="500"):
+            urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=5)
+        endpoint = launcher.detect(port)
+        assert endpoint is not None and endpoint.kind == launcher.MOTO
     finally:
         server.stop()
 

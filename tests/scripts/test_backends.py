@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from datamodel.tables import MESSAGE_CREATED_AT_INDEX, MESSAGE_GROUP_INDEX
 from localcloud.engine import Engine, EngineError, ensure_installed
+from localcloud.launcher import moto_api_answers
 from stacks.config import StageConfig
 from tests.support.backends import create_stage_tables, drop_all_tables, dynamodb_client
 
@@ -42,12 +41,7 @@ def test_backend_name_is_the_server_behind_the_endpoint(
     ddb_backend: str, ddb_endpoint: str
 ) -> None:
     # moto serves its own control API beside DynamoDB's; DynamoDB Local does not.
-    try:
-        with urllib.request.urlopen(f"{ddb_endpoint}/moto-api/data.json", timeout=5) as reply:
-            is_moto = reply.status == 200
-    except urllib.error.HTTPError:
-        is_moto = False
-    assert is_moto == (ddb_backend == "moto")
+    assert moto_api_answers(ddb_endpoint, timeout=5) == (ddb_backend == "moto")
 
 
 def test_dynamodb_local_start_fails_loudly_with_a_broken_jar(tmp_path: Path) -> None:
