@@ -253,6 +253,7 @@ def test_redeploy_updates_a_table_the_code_and_the_environment(
         quiet=True,
         app_dir=app_dir,
         app=f"{sys.executable} wrapper_app.py",
+        validate=False,
     )
     table = dynamodb.describe_table(TableName=tasks)["Table"]
     assert PROBE_INDEX in _index_names(table, "GlobalSecondaryIndexes")
@@ -265,7 +266,7 @@ def test_redeploy_updates_a_table_the_code_and_the_environment(
     assert listed["deployProbe"] == "v2"
 
     # `make deploy` again from the repo: back to the declared stage, and idempotent.
-    summary = deploy.deploy_local(port, state_dir, quiet=True)
+    summary = deploy.deploy_local(port, state_dir, quiet=True, validate=False)
     table = dynamodb.describe_table(TableName=tasks)["Table"]
     assert PROBE_INDEX not in _index_names(table, "GlobalSecondaryIndexes")
     environment = lambda_client.get_function_configuration(FunctionName=user_manager)[
@@ -374,3 +375,20 @@ def test_destroy_removes_the_stacks_and_their_resources(deployed: tuple[int, Pat
     assert client("dynamodb", endpoint).list_tables()["TableNames"] == []
     functions = client("lambda", endpoint).list_functions()["Functions"]
     assert [f["FunctionName"] for f in functions] == []
+
+
+def test_bootstrap_names_the_clouds_account_and_runs_once(deployed: tuple[int, Path]) -> None:
+    port, state_dir = deployed
+    endpoint = launcher.endpoint_url(port)
+    found = launcher.detect(port)
+    assert found is not None
+    account = client("sts", endpoint).get_caller_identity()["Account"]
+    (toolkit,) = client("cloudformation", endpoint).describe_stacks(StackName="CDKToolkit")[
+        "Stacks"
+    ]
+    assert toolkit["StackStatus"] == "CREATE_COMPLETE"
+    assert f":{CONFIG.region}:{account}:stack/CDKToolkit/" in toolkit["StackId"]
+    # Bootstrapped by the deploy: a second bootstrap runs no CLI (a broken one is not reached).
+    env = deploy.local_environment(found, port, CONFIG.region, state_dir)
+    env["PATH"] = str(state_dir / "no-such-bin")
+    assert not deploy.bootstrap_local(port, CONFIG.region, env, state_dir, verbose=False)
