@@ -13,12 +13,11 @@ data plane (`apigateway.py`) serves.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.apigateway.models import APIGatewayBackend, RestAPI, apigateway_backends
 from moto.apigatewayv2.models import ApiGatewayV2Backend, apigatewayv2_backends
 from moto.cloudformation import parsing as cfn_parsing
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
 from localcloud import cfn_types
 from localcloud.cfn_types import ServedResource
@@ -54,20 +53,40 @@ def _bool(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-# -- REST APIs (v1) -------------------------------------------------------------------------
-class RestDeployment(ServedResource):
-    """`AWS::ApiGateway::Deployment`: moto's deployment, with its id as the `Ref`."""
+class _ApiChild(ServedResource):
+    """A part of one API: named by the API's id (`api_property`) and its own id, or its
+    name (`name_property`)."""
 
-    attributes = ("DeploymentId",)
+    api_property: ClassVar[str]
+    name_property: ClassVar[str | None] = None
 
-    def __init__(self, api_id: str, deployment_id: str, account_id: str, region: str) -> None:
-        super().__init__(deployment_id, account_id, region)
+    def __init__(self, api_id: str, physical_id: str, account_id: str, region: str) -> None:
+        super().__init__(physical_id, account_id, region)
         self.api_id = api_id
 
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "DeploymentId":
-            return self.physical_id
-        raise UnformattedGetAttTemplateException()
+    @classmethod
+    def from_physical_id(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
+        if cls.name_property:
+            physical_id = str(properties.get(cls.name_property) or physical_id)
+        return cls(_id(properties.get(cls.api_property)), physical_id, account_id, region_name)
+
+
+# -- REST APIs (v1) -------------------------------------------------------------------------
+class _RestApiChild(_ApiChild):
+    """A part of one REST API (deployment, stage, authorizer)."""
+
+    api_property = "RestApiId"
+
+    def _api(self, account_id: str, region_name: str) -> RestAPI | None:
+        return rest_backend(account_id, region_name).apis.get(self.api_id)
+
+
+class RestDeployment(_RestApiChild):
+    """`AWS::ApiGateway::Deployment`: moto's deployment, with its id as the `Ref`."""
+
+    id_attribute = "DeploymentId"
 
     @classmethod
     def create(
@@ -83,25 +102,15 @@ class RestDeployment(ServedResource):
         return cls(api_id, deployment.id, account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        api = rest_backend(account_id, region_name).apis.get(self.api_id)
+        api = self._api(account_id, region_name)
         if api is not None:
             api.deployments.pop(self.physical_id, None)
 
-    @classmethod
-    def remove(
-        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        api = rest_backend(account_id, region_name).apis.get(_id(properties.get("RestApiId")))
-        if api is not None:
-            api.deployments.pop(physical_id, None)
 
-
-class RestStage(ServedResource):
+class RestStage(_RestApiChild):
     """`AWS::ApiGateway::Stage`: a stage of the API on its deployment; `Ref` is its name."""
 
-    def __init__(self, api_id: str, name: str, account_id: str, region: str) -> None:
-        super().__init__(name, account_id, region)
-        self.api_id = api_id
+    name_property = "StageName"
 
     @classmethod
     def create(
@@ -123,45 +132,27 @@ class RestStage(ServedResource):
         )
         return cls(api_id, name, account_id, region_name)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: ServedResource,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> ServedResource:
+    def update_in_place(
+        self, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> bool:
         """A new deployment or new variables change the stage in place (as on AWS)."""
-        assert isinstance(original_resource, RestStage)
-        properties = cloudformation_json.get("Properties") or {}
-        api = rest_backend(account_id, region_name).apis.get(original_resource.api_id)
+        api = self._api(account_id, region_name)
         same = (
-            _id(properties.get("RestApiId")) == original_resource.api_id
-            and str(properties.get("StageName")) == original_resource.physical_id
+            _id(properties.get("RestApiId")) == self.api_id
+            and str(properties.get("StageName")) == self.physical_id
         )
-        if not same or api is None or original_resource.physical_id not in api.stages:
-            return super().update_from_cloudformation_json(
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
-        stage = api.stages[original_resource.physical_id]
+        if not same or api is None or self.physical_id not in api.stages:
+            return False
+        stage = api.stages[self.physical_id]
         stage.deployment_id = _id(properties.get("DeploymentId"))
         stage.variables = dict(properties.get("Variables") or {})
         stage.description = str(properties.get("Description") or "")
-        return original_resource
+        return True
 
     def delete(self, account_id: str, region_name: str) -> None:
-        api = rest_backend(account_id, region_name).apis.get(self.api_id)
+        api = self._api(account_id, region_name)
         if api is not None:
             api.stages.pop(self.physical_id, None)
-
-    @classmethod
-    def remove(
-        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        api = rest_backend(account_id, region_name).apis.get(_id(properties.get("RestApiId")))
-        if api is not None:
-            api.stages.pop(str(properties.get("StageName") or physical_id), None)
 
 
 class RestMethod(ServedResource):
@@ -240,29 +231,23 @@ class RestMethod(ServedResource):
                 )
         return cls(api_id, resource_id, http_method, account_id, region_name)
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        _delete_method(account_id, region_name, self.api_id, self.resource_id, self.http_method)
-
     @classmethod
-    def remove(
+    def from_physical_id(
         cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        _delete_method(
-            account_id,
-            region_name,
+    ) -> ServedResource:
+        return cls(
             _id(properties.get("RestApiId")),
             _id(properties.get("ResourceId")),
             str(properties.get("HttpMethod") or "").upper(),
+            account_id,
+            region_name,
         )
 
-
-def _delete_method(
-    account_id: str, region_name: str, api_id: str, resource_id: str, http_method: str
-) -> None:
-    api = rest_backend(account_id, region_name).apis.get(api_id)
-    resource = api.resources.get(resource_id) if api is not None else None
-    if resource is not None:
-        resource.delete_method(http_method)
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = rest_backend(account_id, region_name).apis.get(self.api_id)
+        resource = api.resources.get(self.resource_id) if api is not None else None
+        if resource is not None:
+            resource.delete_method(self.http_method)
 
 
 class RestApiResource(RestAPI):
@@ -280,20 +265,11 @@ class RestApiResource(RestAPI):
         rest_backend(account_id, region_name).apis.pop(str(resource_name), None)
 
 
-class RestAuthorizer(ServedResource):
+class RestAuthorizer(_RestApiChild):
     """`AWS::ApiGateway::Authorizer` (TOKEN, REQUEST, COGNITO_USER_POOLS); `Ref` is its id.
     moto's control plane keeps it; `apigateway_auth` runs it."""
 
-    attributes = ("AuthorizerId",)
-
-    def __init__(self, api_id: str, authorizer_id: str, account_id: str, region: str) -> None:
-        super().__init__(authorizer_id, account_id, region)
-        self.api_id = api_id
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "AuthorizerId":
-            return self.physical_id
-        raise UnformattedGetAttTemplateException()
+    id_attribute = "AuthorizerId"
 
     @classmethod
     def create(
@@ -317,17 +293,9 @@ class RestAuthorizer(ServedResource):
         return cls(api_id, str(authorizer.id), account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        api = rest_backend(account_id, region_name).apis.get(self.api_id)
+        api = self._api(account_id, region_name)
         if api is not None:
             api.authorizers.pop(self.physical_id, None)
-
-    @classmethod
-    def remove(
-        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        cls(_id(properties.get("RestApiId")), physical_id, account_id, region_name).delete(
-            account_id, region_name
-        )
 
 
 # -- HTTP APIs (v2) -------------------------------------------------------------------------
@@ -339,14 +307,13 @@ class HttpApiResource(ServedResource):
     """`AWS::ApiGatewayV2::Api`; `Ref` is its id, `Fn::GetAtt` answers `ApiId` and
     `ApiEndpoint`."""
 
-    attributes = ("ApiId", "ApiEndpoint")
+    id_attribute = "ApiId"
+    attributes = ("ApiEndpoint",)
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "ApiId":
-            return self.physical_id
         if attribute_name == "ApiEndpoint":
             return _api_endpoint(self.physical_id, self.region_name)
-        raise UnformattedGetAttTemplateException()
+        return super().get_cfn_attribute(attribute_name)
 
     @classmethod
     def create(
@@ -367,56 +334,45 @@ class HttpApiResource(ServedResource):
         )
         return cls(api.api_id, account_id, region_name)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: ServedResource,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> ServedResource:
+    def update_in_place(
+        self, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> bool:
         """In place: the API keeps its id, routes and stages."""
-        properties = cloudformation_json.get("Properties") or {}
-        apis = http_backend(account_id, region_name).apis
-        api = apis.get(original_resource.physical_id)
+        api = http_backend(account_id, region_name).apis.get(self.physical_id)
         if api is None:
-            return cls.create(properties, account_id, region_name)
+            return False
         api.name = str(properties.get("Name") or api.name)
         api.description = str(properties.get("Description") or "")
         api.cors_configuration = properties.get("CorsConfiguration")
-        return original_resource
+        return True
 
     def delete(self, account_id: str, region_name: str) -> None:
         http_backend(account_id, region_name).delete_api(self.physical_id)
 
-    @classmethod
-    def remove(
-        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        http_backend(account_id, region_name).delete_api(physical_id)
 
+class _HttpApiChild(_ApiChild):
+    """A part of one HTTP API (integration, route, authorizer, stage)."""
 
-class _HttpApiChild(ServedResource):
-    """A part of one HTTP API (integration, route, stage)."""
-
-    def __init__(self, api_id: str, physical_id: str, account_id: str, region: str) -> None:
-        super().__init__(physical_id, account_id, region)
-        self.api_id = api_id
+    api_property = "ApiId"
 
     def _api(self, account_id: str, region_name: str) -> Any:
         return http_backend(account_id, region_name).apis.get(self.api_id)
+
+    def _kept_part(
+        self, parts: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> Any:
+        """This part in its API's `parts` (`routes`, `integrations`), or None when it is gone
+        or the new `properties` name another API (both replace it)."""
+        api = self._api(account_id, region_name)
+        if api is None or _id(properties.get("ApiId")) != self.api_id:
+            return None
+        return getattr(api, parts).get(self.physical_id)
 
 
 class HttpIntegration(_HttpApiChild):
     """`AWS::ApiGatewayV2::Integration`; `Ref` is its id."""
 
-    attributes = ("IntegrationId",)
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "IntegrationId":
-            return self.physical_id
-        raise UnformattedGetAttTemplateException()
+    id_attribute = "IntegrationId"
 
     @classmethod
     def create(
@@ -446,53 +402,29 @@ class HttpIntegration(_HttpApiChild):
         )
         return cls(api_id, integration.id, account_id, region_name)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: ServedResource,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> ServedResource:
+    def update_in_place(
+        self, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> bool:
         """In place: routes name the integration by its id."""
-        assert isinstance(original_resource, HttpIntegration)
-        properties = cloudformation_json.get("Properties") or {}
-        api = original_resource._api(account_id, region_name)
-        integration = api.integrations.get(original_resource.physical_id) if api else None
-        if integration is None or _id(properties.get("ApiId")) != original_resource.api_id:
-            return super().update_from_cloudformation_json(
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
+        integration = self._kept_part("integrations", properties, account_id, region_name)
+        if integration is None:
+            return False
         integration.integration_type = str(properties["IntegrationType"])
         integration.integration_uri = str(properties.get("IntegrationUri") or "")
         integration.payload_format_version = str(properties.get("PayloadFormatVersion") or "1.0")
         integration.request_parameters = properties.get("RequestParameters")
-        return original_resource
+        return True
 
     def delete(self, account_id: str, region_name: str) -> None:
         api = self._api(account_id, region_name)
         if api is not None:
             api.delete_integration(self.physical_id)
 
-    @classmethod
-    def remove(
-        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        cls(_id(properties.get("ApiId")), physical_id, account_id, region_name).delete(
-            account_id, region_name
-        )
-
 
 class HttpRoute(_HttpApiChild):
     """`AWS::ApiGatewayV2::Route`; `Ref` is its id."""
 
-    attributes = ("RouteId",)
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "RouteId":
-            return self.physical_id
-        raise UnformattedGetAttTemplateException()
+    id_attribute = "RouteId"
 
     @classmethod
     def create(
@@ -516,55 +448,32 @@ class HttpRoute(_HttpApiChild):
         )
         return cls(api_id, route.route_id, account_id, region_name)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: ServedResource,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> ServedResource:
-        assert isinstance(original_resource, HttpRoute)
-        properties = cloudformation_json.get("Properties") or {}
-        api = original_resource._api(account_id, region_name)
-        route = api.routes.get(original_resource.physical_id) if api else None
-        if route is None or _id(properties.get("ApiId")) != original_resource.api_id:
-            return super().update_from_cloudformation_json(
-                original_resource, new_resource_name, cloudformation_json, account_id, region_name
-            )
+    def update_in_place(
+        self, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> bool:
+        """In place: the route keeps its id."""
+        route = self._kept_part("routes", properties, account_id, region_name)
+        if route is None:
+            return False
         route.route_key = str(properties["RouteKey"])
         route.target = str(properties.get("Target") or "")
         route.authorization_type = str(properties.get("AuthorizationType") or "NONE")
         route.authorizer_id = (
             _id(properties["AuthorizerId"]) if properties.get("AuthorizerId") else ""
         )
-        return original_resource
+        return True
 
     def delete(self, account_id: str, region_name: str) -> None:
         api = self._api(account_id, region_name)
         if api is not None:
             api.delete_route(self.physical_id)
 
-    @classmethod
-    def remove(
-        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        cls(_id(properties.get("ApiId")), physical_id, account_id, region_name).delete(
-            account_id, region_name
-        )
-
 
 class HttpAuthorizer(_HttpApiChild):
     """`AWS::ApiGatewayV2::Authorizer` (REQUEST: a Lambda authorizer; JWT kept, not run);
     `Ref` is its id."""
 
-    attributes = ("AuthorizerId",)
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "AuthorizerId":
-            return self.physical_id
-        raise UnformattedGetAttTemplateException()
+    id_attribute = "AuthorizerId"
 
     @classmethod
     def create(
@@ -592,18 +501,12 @@ class HttpAuthorizer(_HttpApiChild):
         if api is not None:
             api.authorizers.pop(self.physical_id, None)
 
-    @classmethod
-    def remove(
-        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        cls(_id(properties.get("ApiId")), physical_id, account_id, region_name).delete(
-            account_id, region_name
-        )
-
 
 class HttpStage(_HttpApiChild):
     """`AWS::ApiGatewayV2::Stage` (`$default` with auto-deploy, as `HttpApi` makes it);
     `Ref` is its name."""
+
+    name_property = "StageName"
 
     @classmethod
     def create(
@@ -626,15 +529,6 @@ class HttpStage(_HttpApiChild):
         api = self._api(account_id, region_name)
         if api is not None:
             api.delete_stage(self.physical_id)
-
-    @classmethod
-    def remove(
-        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        name = str(properties.get("StageName") or physical_id)
-        cls(_id(properties.get("ApiId")), name, account_id, region_name).delete(
-            account_id, region_name
-        )
 
 
 SERVED = {

@@ -32,7 +32,6 @@ from typing import Any
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import lambda_backends
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 from moto.core.utils import iso_8601_datetime_with_milliseconds
 from moto.sns import models as sns_models
 from moto.sns.models import SNSBackend, sns_backends
@@ -84,7 +83,7 @@ class Subscription(ServedResource):
     """`AWS::SNS::Subscription`: a subscription in moto's SNS backend; `Ref` is its ARN."""
 
     cf_resource_type = SUBSCRIPTION
-    attributes = ("Arn",)
+    id_attribute = "Arn"
 
     def __init__(self, arn: str, properties: dict[str, Any], account_id: str, region: str) -> None:
         super().__init__(arn, account_id, region)
@@ -94,21 +93,10 @@ class Subscription(ServedResource):
     def arn(self) -> str:
         return self.physical_id
 
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Arn":
-            return self.arn
-        raise UnformattedGetAttTemplateException()
-
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Subscription:
-        properties = cloudformation_json.get("Properties") or {}
+    def create(
+        cls, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
         sns = backend(account_id, region_name)
         subscription = sns.subscribe(
             str(properties["TopicArn"]), str(properties["Endpoint"]), str(properties["Protocol"])
@@ -130,36 +118,23 @@ class Subscription(ServedResource):
                     arn, name, "false" if name == "RawMessageDelivery" else ""
                 )
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: ServedResource,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> ServedResource:
-        assert isinstance(original_resource, Subscription)
-        properties = cloudformation_json.get("Properties") or {}
-        old = original_resource.properties
-        if any(str(properties.get(k)) != str(old.get(k)) for k in _IDENTITY):
-            original_resource.delete(account_id, region_name)
-            return cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name
-            )
-        sns = backend(account_id, region_name)
-        cls._set_attributes(sns, original_resource.arn, properties, old)
-        return cls(original_resource.arn, properties, account_id, region_name)
+    def update_in_place(
+        self, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> bool:
+        """Set the changed attributes; a new topic, endpoint or protocol replaces it."""
+        if any(str(properties.get(k)) != str(self.properties.get(k)) for k in _IDENTITY):
+            return False
+        self._set_attributes(
+            backend(account_id, region_name), self.arn, properties, self.properties
+        )
+        self.properties = properties
+        return True
 
     @classmethod
-    def delete_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> None:
-        backend(account_id, region_name).unsubscribe(resource_name)
+    def from_physical_id(
+        cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> ServedResource:
+        return cls(physical_id, properties, account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Unsubscribe (already gone is not an error)."""

@@ -59,10 +59,14 @@ PATCHES = PatchSet("cfn_types", [_CLASS_FROM_TYPE, _NAME_FROM_TYPE])
 
 class ServedResource:
     """A resource type we serve, shaped like moto's `CloudFormationModel` (found only through
-    `register`): subclasses give `create` and `remove`/`delete`, and their `attributes`."""
+    `register`): subclasses give `create`, `delete` and their `attributes`, and where moto
+    passes only a physical id, `from_physical_id`; `update_in_place` where AWS updates one."""
 
     cf_resource_type: str
     logical_resource_id: str
+    # The `Fn::GetAtt` attribute that is the physical id, and any others (answered by a
+    # subclass's `get_cfn_attribute`).
+    id_attribute: str | None = None
     attributes: tuple[str, ...] = ()
 
     def __init__(self, physical_id: str, account_id: str, region_name: str) -> None:
@@ -76,9 +80,11 @@ class ServedResource:
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in cls.attributes
+        return attr == cls.id_attribute or attr in cls.attributes
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == self.id_attribute:
+            return self.physical_id
         raise UnformattedGetAttTemplateException()
 
     def is_created(self) -> bool:
@@ -110,9 +116,22 @@ class ServedResource:
         account_id: str,
         region_name: str,
     ) -> ServedResource:
-        """Replace: delete what the old properties made, create from the new ones."""
+        """In place where `update_in_place` can; else replace: delete what the old
+        properties made, create from the new ones."""
+        properties = cloudformation_json.get("Properties") or {}
+        if isinstance(original_resource, cls) and original_resource.update_in_place(
+            properties, account_id, region_name
+        ):
+            return original_resource
         original_resource.delete(account_id, region_name)
-        return cls.create(cloudformation_json.get("Properties") or {}, account_id, region_name)
+        return cls.create(properties, account_id, region_name)
+
+    def update_in_place(
+        self, properties: dict[str, Any], account_id: str, region_name: str
+    ) -> bool:
+        """Apply the new `properties` to this resource and say True, or say False (having
+        changed nothing) to have it replaced."""
+        return False
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -122,15 +141,18 @@ class ServedResource:
         account_id: str,
         region_name: str,
     ) -> None:
-        cls.remove(
-            resource_name, cloudformation_json.get("Properties") or {}, account_id, region_name
+        properties = cloudformation_json.get("Properties") or {}
+        cls.from_physical_id(resource_name, properties, account_id, region_name).delete(
+            account_id, region_name
         )
 
     @classmethod
-    def remove(
+    def from_physical_id(
         cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        raise NotImplementedError
+    ) -> ServedResource:
+        """The resource that `physical_id` and its `properties` name (moto deletes by them
+        when it cannot delete the resource itself)."""
+        return cls(physical_id, account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Delete what this resource made (already gone is not an error)."""
