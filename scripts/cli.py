@@ -3,10 +3,13 @@
 Every command takes `--stage local|prod` and `--endpoint URL` before its name:
 `python -m scripts --stage prod list-tables`. Output is for people (tables, progress bars)
 unless `--json` asks for machine-readable lines. Errors print one line and exit non-zero.
+The `patterns` commands are not written here: `add_pattern_command` derives one from each
+declaration of `datamodel.patterns.PATTERNS` (its params, paging and help).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import time
@@ -18,6 +21,7 @@ from typing import Annotated, Any
 import typer
 from typer.exceptions import TyperException
 
+from datamodel.patterns import PATTERNS, AccessPattern, Param
 from localcloud.launcher import DEFAULT_STATE_DIR, LocalCloudError
 from localcloud.settings import DEFAULT_PORT
 from scripts import patterns as patterns_module
@@ -476,70 +480,62 @@ def _check_out_file(path: Path) -> None:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object.")]
+CursorOption = Annotated[str | None, typer.Option(help="Continue after a previous page.")]
 
 
-@patterns_app.command("list-conversations")
-def list_conversations_command(
-    ctx: typer.Context,
-    user: Annotated[str, typer.Argument(help="User uuid.")],
-    year: Annotated[
-        str | None, typer.Option(help="Year prefix of sk (default: this year).")
-    ] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Message groups of USER, newest first."""
-    result = patterns_module.Patterns(_target(ctx)).list_conversations(user, year)
-    render.show_result(result, f"conversations of {user}", as_json)
+def add_pattern_command(pattern: AccessPattern, group: typer.Typer = patterns_app) -> None:
+    """Register `pattern`'s command on `group`, derived from its declaration.
+
+    Its params become arguments (or options), in order; a pattern that pages by cursor adds
+    `--limit` and `--cursor`; every one has `--json`. The command calls `Patterns.run` and
+    shows the result under the pattern's title.
+    """
+    names = {param.cli_name: param.name for param in pattern.params}
+
+    def command(ctx: typer.Context, as_json: bool = False, **given: Any) -> None:
+        arguments = {names[cli_name]: given.pop(cli_name) for cli_name in names}
+        result = patterns_module.Patterns(_target(ctx)).run(pattern, **arguments, **given)
+        render.show_result(result, pattern.heading(result.arguments), as_json)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [inspect.Parameter("ctx", keyword, annotation=typer.Context)]
+    for param in pattern.params:
+        parameters.append(_cli_parameter(param))
+    if pattern.pages_by_cursor:
+        entity = pattern.query.entity if pattern.query else None
+        rows = f"{entity.name}s" if entity else "items"
+        limit = Annotated[int, typer.Option(help=f"{rows[0].upper()}{rows[1:]} per page.")]
+        parameters.append(
+            inspect.Parameter(
+                "limit", keyword, default=patterns_module.DEFAULT_PAGE, annotation=limit
+            )
+        )
+        parameters.append(
+            inspect.Parameter("cursor", keyword, default=None, annotation=CursorOption)
+        )
+    parameters.append(inspect.Parameter("as_json", keyword, default=False, annotation=JsonOption))
+    # typer reads a command's parameters from its signature and help from its docstring.
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    command.__doc__ = pattern.summary or pattern.description
+    command.__name__ = command.__qualname__ = f"{pattern.name}_command"
+    group.command(pattern.command)(command)
 
 
-@patterns_app.command("get-conversation")
-def get_conversation_command(
-    ctx: typer.Context,
-    group: Annotated[str, typer.Argument(help="Message group uuid.")],
-    limit: Annotated[int, typer.Option(help="Messages per page.")] = 20,
-    cursor: Annotated[str | None, typer.Option(help="Continue after a previous page.")] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Messages of GROUP, newest first, one page at a time."""
-    result = patterns_module.Patterns(_target(ctx)).get_conversation(group, limit, cursor)
-    render.show_result(result, f"messages of {group}", as_json)
+def _cli_parameter(param: Param) -> inspect.Parameter:
+    """`param` as typer takes it: an argument (required unless it has a default) or an
+    option. A computed default (`this_year`) is `None` here; `Patterns.run` fills it in."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    info = typer.Option(help=param.help) if param.option else typer.Argument(help=param.help)
+    if not param.option and param.default is None:
+        return inspect.Parameter(param.cli_name, keyword, annotation=Annotated[str, info])
+    default = param.default if isinstance(param.default, str) else None
+    annotation = Annotated[str | None, info]
+    return inspect.Parameter(param.cli_name, keyword, default=default, annotation=annotation)
 
 
-@patterns_app.command("create-message")
-def create_message_command(
-    ctx: typer.Context,
-    group: Annotated[str, typer.Argument(help="Existing message group uuid.")],
-    user: Annotated[str, typer.Argument(help="Author's user uuid (a member).")],
-    text: Annotated[str, typer.Argument(help="Message text.")],
-    as_json: JsonOption = False,
-) -> None:
-    """Add a message to an existing conversation."""
-    result = patterns_module.Patterns(_target(ctx)).create_message(group, user, text)
-    render.show_result(result, "created message", as_json)
-
-
-@patterns_app.command("create-conversation")
-def create_conversation_command(
-    ctx: typer.Context,
-    user: Annotated[str, typer.Argument(help="Author's user uuid.")],
-    other: Annotated[str, typer.Argument(help="The other member's user uuid.")],
-    text: Annotated[str, typer.Argument(help="First message.")],
-    as_json: JsonOption = False,
-) -> None:
-    """Start a conversation: both group rows and the first message in one transaction."""
-    result = patterns_module.Patterns(_target(ctx)).create_conversation(user, other, text)
-    render.show_result(result, "created conversation", as_json)
-
-
-@patterns_app.command("find-user-by-email")
-def find_user_by_email_command(
-    ctx: typer.Context,
-    email: Annotated[str, typer.Argument(help="Exact email address.")],
-    as_json: JsonOption = False,
-) -> None:
-    """Users with EMAIL, through the EmailIndex GSI."""
-    result = patterns_module.Patterns(_target(ctx)).find_user_by_email(email)
-    render.show_result(result, f"users with email {email}", as_json)
+for _pattern in PATTERNS:
+    add_pattern_command(_pattern)
 
 
 # ---------------------------------------------------------------- deploy

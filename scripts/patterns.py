@@ -1,15 +1,17 @@
 """Run the access patterns declared in `datamodel.patterns` against a target.
 
-Each `Patterns` method checks its arguments, builds its requests from the declared steps
-(`_run_query` reads any `KeyQuery` the way its `paging` says) and returns a `PatternResult`:
-the items, a cursor where the pattern pages, the capacity computed from item sizes
-(`scripts.capacity`) and what the endpoint reported.
+`Patterns.run(pattern, **arguments)` checks the arguments against the pattern's declared
+params, builds its requests from the declared steps (`_run_query` reads any `KeyQuery` the
+way its `paging` says) and returns a `PatternResult`: the items, a cursor where the pattern
+pages, the capacity computed from item sizes (`scripts.capacity`) and what the endpoint
+reported. A read of one `KeyQuery` needs nothing here; a pattern with rules beyond its
+steps (`create_message`, `create_conversation`) is a method, listed in `HAND_WRITTEN`.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,15 +21,16 @@ from botocore.exceptions import ClientError
 from datamodel.cursor import CursorError
 from datamodel.cursor import decode_cursor as decode_key
 from datamodel.cursor import encode_cursor as encode_key
-from datamodel.entities import GROUP_ROW, MESSAGE, USER_KEY, iso
+from datamodel.entities import GROUP_ROW, MESSAGE, USER_KEY, PatternError, iso, template_parts
+from datamodel.entities import render as render_template
 from datamodel.patterns import (
+    CREATE_CONVERSATION,
     CREATE_CONVERSATION_WRITE,
-    FIND_USER_BY_EMAIL_QUERY,
-    GET_CONVERSATION_QUERY,
+    CREATE_MESSAGE,
     GET_MEMBERS,
     GROUP_MEMBERS_QUERY,
-    LIST_CONVERSATIONS_QUERY,
     PUT_MESSAGE,
+    AccessPattern,
     KeyQuery,
     Paging,
     validate_patterns,
@@ -39,6 +42,7 @@ from scripts.errors import InvalidInput, InvalidRequest, NotFound, UsageError
 from scripts.target import Target, error_code, translated_errors
 
 MAX_PAGE = 100
+DEFAULT_PAGE = 20
 
 
 @dataclass
@@ -50,6 +54,8 @@ class PatternResult:
     reported: float | None = None
     reported_detail: list[dict[str, Any]] = field(default_factory=list)
     cursor: str | None = None
+    # The checked arguments it ran with, by param name (defaults filled in).
+    arguments: dict[str, str] = field(default_factory=dict)
 
     def record(self, response: Mapping[str, Any]) -> None:
         """Add the `ConsumedCapacity` of one response to the reported total."""
@@ -122,53 +128,91 @@ class Patterns:
             result.cursor = encode_cursor(last)
         return items
 
-    def _query_pattern(
-        self, query: KeyQuery, parts: Mapping[str, str], **paging: Any
+    def run(
+        self,
+        pattern: AccessPattern,
+        /,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        **arguments: str | None,
     ) -> PatternResult:
-        result = PatternResult([], CapacityCost())
-        result.items = self._run_query(query, parts, result, **paging)
+        """Run `pattern` with `arguments` (by param name), checked as its params declare.
+
+        A pattern in `HAND_WRITTEN` is its method, called with the checked arguments; any
+        other is one `KeyQuery`, read here. One that pages by cursor takes `limit` (1 to
+        `MAX_PAGE`, default `DEFAULT_PAGE`) and a `cursor` from a page of the same partition.
+        """
+        pattern.validate(self.stage)
+        values = checked_arguments(pattern, arguments)
+        if not pattern.pages_by_cursor and (limit is not None or cursor is not None):
+            raise TypeError(f"pattern {pattern.name} does not page: no limit or cursor")
+        method = HAND_WRITTEN.get(pattern.name)
+        if method is not None:
+            result = method(self, **values)
+        else:
+            result = self._run_declared(pattern, values, limit, cursor)
+        result.arguments = values
         return result
 
-    def list_conversations(self, user_uuid: str, year: str | None = None) -> PatternResult:
-        """Message groups of `user_uuid` in `year` (default: this year), newest first."""
-        year = year or str(datetime.now(UTC).year)
-        if not (year.isdigit() and len(year) == 4):
-            raise UsageError(f"year must be four digits, got {year!r}")
-        parts = {"user_uuid": user_uuid, "year": year}
-        return self._query_pattern(LIST_CONVERSATIONS_QUERY, parts)
-
-    def get_conversation(
-        self, group_uuid: str, limit: int = 20, cursor: str | None = None
+    def _run_declared(
+        self,
+        pattern: AccessPattern,
+        values: Mapping[str, str],
+        limit: int | None,
+        cursor: str | None,
     ) -> PatternResult:
-        """One page of a group's messages, newest first; `cursor` continues a listing."""
+        """The generic executor: `pattern`'s one `KeyQuery`, read as its `paging` says."""
+        query = pattern.query
+        if query is None:
+            raise PatternError(
+                f"pattern {pattern.name}: {len(pattern.steps)} steps and no method in "
+                "scripts.patterns.HAND_WRITTEN"
+            )
+        result = PatternResult([], CapacityCost())
+        if not pattern.pages_by_cursor:
+            result.items = self._run_query(query, values, result)
+            return result
+        limit = DEFAULT_PAGE if limit is None else limit
         if not 1 <= limit <= MAX_PAGE:
             raise UsageError(f"--limit must be between 1 and {MAX_PAGE}")
-        parts = {"message_group_uuid": group_uuid}
-        start = None
-        if cursor:
-            start = decode_cursor(cursor)
-            if start.get("pk") != {"S": MESSAGE.key_value("pk", parts)}:
-                raise InvalidInput(["--cursor belongs to another conversation"])
-        return self._query_pattern(GET_CONVERSATION_QUERY, parts, limit=limit, start=start)
+        start = self._start(pattern, query, values, cursor) if cursor else None
+        result.items = self._run_query(query, values, result, limit=limit, start=start)
+        return result
+
+    def _start(
+        self, pattern: AccessPattern, query: KeyQuery, values: Mapping[str, str], cursor: str
+    ) -> WireItem:
+        """The `ExclusiveStartKey` of `cursor`, refused unless it is of the same partition."""
+        start = decode_cursor(cursor)
+        attribute, template = query.partition(self.stage.table(query.table))
+        expected = render_template(template, values, f"{attribute} = {template}")
+        if start.get(attribute) != {"S": expected}:
+            parts = template_parts(template)
+            what = " and ".join(p.what for p in pattern.params if p.name in parts)
+            raise InvalidInput([f"--cursor belongs to another {what or 'partition'}"])
+        return start
 
     def create_message(
-        self, group_uuid: str, user_uuid: str, text: str, now: datetime | None = None
+        self, message_group_uuid: str, user_uuid: str, text: str, now: datetime | None = None
     ) -> PatternResult:
         """Add a message from `user_uuid` to an existing group they belong to."""
         text = _message_text(text)
         result = PatternResult([], CapacityCost())
-        rows = self._run_query(GROUP_MEMBERS_QUERY, {"message_group_uuid": group_uuid}, result)
+        rows = self._run_query(
+            GROUP_MEMBERS_QUERY, {"message_group_uuid": message_group_uuid}, result
+        )
         if not rows:
-            raise NotFound(f"conversation {group_uuid} does not exist")
+            raise NotFound(f"conversation {message_group_uuid} does not exist")
         mine = GROUP_ROW.key_value("pk", {"user_uuid": user_uuid})
         if not any(row["pk"]["S"] == mine for row in rows):
-            raise NotFound(f"user {user_uuid} is not a member of conversation {group_uuid}")
+            raise NotFound(f"user {user_uuid} is not a member of conversation {message_group_uuid}")
         # The other member's row describes this user (uuid, display name, handle).
         about_me = next((row for row in rows if row["pk"]["S"] != mine), rows[0])
         created = iso(now or datetime.now(UTC))
         message = to_wire(
             MESSAGE.item(
-                {"message_group_uuid": group_uuid, "created_at": created},
+                {"message_group_uuid": message_group_uuid, "created_at": created},
                 {
                     "created_at": created,
                     "message_uuid": str(uuid.uuid4()),
@@ -186,7 +230,7 @@ class Patterns:
             except ClientError as error:
                 if error_code(error) == "ConditionalCheckFailedException":
                     raise InvalidRequest(
-                        f"a message at {created} already exists in {group_uuid}; retry"
+                        f"a message at {created} already exists in {message_group_uuid}; retry"
                     ) from None
                 raise
         result.items.append(message)
@@ -275,11 +319,34 @@ class Patterns:
             raise NotFound(f"no user {', '.join(missing)} in {table}")
         return found[first], found[second]
 
-    def find_user_by_email(self, email: str) -> PatternResult:
-        """Users whose `email` matches exactly, through the `EmailIndex` GSI."""
-        if not email.strip():
-            raise UsageError("email must not be empty")
-        return self._query_pattern(FIND_USER_BY_EMAIL_QUERY, {"email": email})
+
+# The patterns with rules beyond their declared steps (a membership check; two users and a
+# transaction): `Patterns.run` calls these with the checked arguments.
+HAND_WRITTEN: dict[str, Callable[..., PatternResult]] = {
+    CREATE_MESSAGE.name: Patterns.create_message,
+    CREATE_CONVERSATION.name: Patterns.create_conversation,
+}
+
+
+def checked_arguments(
+    pattern: AccessPattern, arguments: Mapping[str, str | None]
+) -> dict[str, str]:
+    """`arguments` by param name, each defaulted and checked as declared (`UsageError`)."""
+    unknown = sorted(set(arguments) - {param.name for param in pattern.params})
+    if unknown:
+        raise TypeError(f"pattern {pattern.name} takes no argument {', '.join(unknown)}")
+    values: dict[str, str] = {}
+    for param in pattern.params:
+        value = arguments.get(param.name)
+        if not value and param.default is not None:
+            value = param.default_value()
+        if value is None:
+            raise TypeError(f"pattern {pattern.name} needs argument {param.name!r}")
+        problem = param.problem(value)
+        if problem is not None:
+            raise UsageError(problem)
+        values[param.name] = value
+    return values
 
 
 def _message_text(text: str) -> str:

@@ -7,15 +7,22 @@ Lambda functions send. The steps build the parameters that are sent, and
 `docs/data-model.md` renders the same objects, so the sheet cannot drift from the requests.
 `validate_patterns` checks every declaration against a stage's tables first.
 
-Adding a pattern: declare its steps and an `AccessPattern` here, add it to `PATTERNS`, and
-give it a test.
+Each pattern also declares its arguments as `Param`s (name, CLI name, help, default and
+what a valid value is), so the CLI command and the executor are derived from it.
+
+Adding a pattern: a read of one `KeyQuery` is its `AccessPattern` here (steps, params,
+summary, title), added to `PATTERNS`, plus its test; `python -m scripts patterns
+<name-with-dashes>` and `scripts.patterns.Patterns.run` then serve it. A pattern with rules
+beyond its steps (a membership check, a transaction) also needs its `Patterns` method,
+listed in `scripts.patterns.HAND_WRITTEN`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import KW_ONLY, dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
 
@@ -27,6 +34,7 @@ from datamodel.entities import (
     Entity,
     PatternError,
     render,
+    template_parts,
 )
 from datamodel.functions import (
     MESSAGE_STREAM,
@@ -129,6 +137,17 @@ class KeyQuery:
         if unresolved:
             raise PatternError(f"{self.purpose}: no attribute name declared for {unresolved}")
         return condition
+
+    def partition(self, table: TableSpec) -> tuple[str, str]:
+        """The partition key this query reads on `table` and the template of its value."""
+        partition, _ = self.key_schema(table)
+        match = re.search(
+            rf"(?<![\w.#-]){re.escape(partition)}\s*=\s*(:\w+)", self.resolved_condition
+        )
+        values = dict(self.values)
+        if match is None or match.group(1) not in values:
+            raise PatternError(f"{self.purpose}: no value declared for the partition key")
+        return partition, values[match.group(1)]
 
     def key_schema(self, table: TableSpec) -> tuple[str, str | None]:
         """The partition and sort key of the table or index this query reads."""
@@ -278,25 +297,102 @@ class TransactWrite:
 Step = KeyQuery | BatchGet | ConditionalPut | TransactWrite
 
 
+def this_year() -> str:
+    """The current year (UTC), the default of `list_conversations`' `year`."""
+    return str(datetime.now(UTC).year)
+
+
+# Names the CLI and `Patterns.run` give every pattern (paging, output), so no param's.
+RESERVED_NAMES = frozenset(("ctx", "as_json", "json", "limit", "cursor"))
+
+
+@dataclass(frozen=True)
+class Param:
+    """One argument of a pattern: how it is passed, shown and checked.
+
+    `name` is the keyword `Patterns.run` takes and the template part it fills
+    (`user_uuid`); `cli` the CLI's name for it (`user`: argument USER, or `--user` when
+    `option`). `default` (a value, or a function such as `this_year`) replaces a missing or
+    empty value. A value must match `pattern` in full (`must` says what that means, for the
+    error) and, when `non_empty`, hold more than blanks. Errors name it by `label`
+    (default: `cli`).
+    """
+
+    name: str
+    help: str
+    _: KW_ONLY
+    cli: str = ""
+    option: bool = False
+    default: str | Callable[[], str] | None = None
+    pattern: str | None = None
+    must: str = ""
+    non_empty: bool = False
+    label: str = ""
+
+    @property
+    def cli_name(self) -> str:
+        """The name on the command line (the argument's metavar, lower case, or the option)."""
+        return self.cli or self.name
+
+    @property
+    def what(self) -> str:
+        """How an error message names the value."""
+        return self.label or self.cli_name
+
+    def default_value(self) -> str | None:
+        """The value used when none (or an empty one) is given; `None`: it is required."""
+        return self.default() if callable(self.default) else self.default
+
+    def problem(self, value: str) -> str | None:
+        """Why `value` is refused, in one line (`year must be four digits, got '20x5'`)."""
+        if self.non_empty and not value.strip():
+            return f"{self.what} must not be empty"
+        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            return f"{self.what} must be {self.must or f'/{self.pattern}/'}, got {value!r}"
+        return None
+
+
 @dataclass(frozen=True)
 class AccessPattern:
-    """A named access pattern: what it is for and the requests it makes, in order.
+    """A named access pattern: what it is for, its arguments and its requests, in order.
 
-    `name` is the `Patterns` method; the CLI command is `python -m scripts patterns
-    <name with dashes>`.
+    `summary` is the CLI command's help line and `title` the heading of its result,
+    formatted with the arguments by param name. A pattern of one `KeyQuery` (`query`) runs
+    through `Patterns.run` alone; the CLI command is `python -m scripts patterns <name with
+    dashes>`, with `--limit` and `--cursor` when the query pages by cursor.
     """
 
     name: str
     description: str
     steps: tuple[Step, ...]
+    params: tuple[Param, ...] = ()
+    summary: str = ""
+    title: str = ""
 
     @property
     def command(self) -> str:
         """The `python -m scripts patterns` sub-command that runs this pattern."""
         return self.name.replace("_", "-")
 
+    @property
+    def query(self) -> KeyQuery | None:
+        """The one `KeyQuery` of a pattern that is nothing else (the generic executor's)."""
+        match self.steps:
+            case (KeyQuery() as query,):
+                return query
+        return None
+
+    @property
+    def pages_by_cursor(self) -> bool:
+        """True when the pattern reads one page at a time (`--limit`, `--cursor`)."""
+        return self.query is not None and self.query.paging is Paging.CURSOR
+
+    def heading(self, arguments: Mapping[str, object]) -> str:
+        """`title` for `arguments` by param name: the heading of the result."""
+        return (self.title or self.name).format_map(arguments)
+
     def validate(self, stage: Tables) -> None:
-        """`PatternError` naming the first step that does not fit `stage`'s tables."""
+        """`PatternError` naming the first step or param that does not fit `stage`'s tables."""
         for step in self.steps:
             try:
                 table = stage.table(step.table)
@@ -308,6 +404,32 @@ class AccessPattern:
                 step.validate(table)
             except PatternError as error:
                 raise PatternError(f"pattern {self.name}: {error}") from None
+        self._validate_params()
+
+    def _validate_params(self) -> None:
+        where = f"pattern {self.name}"
+        for kind, names in (
+            ("name", [param.name for param in self.params]),
+            ("CLI name", [param.cli_name for param in self.params]),
+        ):
+            for name in names:
+                if not name.isidentifier() or name in RESERVED_NAMES or names.count(name) > 1:
+                    raise PatternError(
+                        f"{where}: param {kind} {name!r} must be an identifier, unique, and "
+                        f"none of {sorted(RESERVED_NAMES)}"
+                    )
+        declared = {param.name for param in self.params}
+        if self.query is not None:
+            for placeholder, template in self.query.values:
+                missing = sorted(set(template_parts(template)) - declared)
+                if missing:
+                    raise PatternError(
+                        f"{where}: {placeholder} = {template} needs params {missing}, "
+                        "which are not declared"
+                    )
+        unknown = sorted(set(template_parts(self.title)) - declared)
+        if unknown:
+            raise PatternError(f"{where}: title {self.title!r} names undeclared params {unknown}")
 
 
 LIST_CONVERSATIONS_QUERY = KeyQuery(
@@ -361,11 +483,27 @@ LIST_CONVERSATIONS = AccessPattern(
     name="list_conversations",
     description="A member's conversations in one year (default: this one), most recent first.",
     steps=(LIST_CONVERSATIONS_QUERY,),
+    params=(
+        Param("user_uuid", "User uuid.", cli="user"),
+        Param(
+            "year",
+            "Year prefix of sk (default: this year).",
+            option=True,
+            default=this_year,
+            pattern="[0-9]{4}",
+            must="four digits",
+        ),
+    ),
+    summary="Message groups of USER, newest first.",
+    title="conversations of {user_uuid}",
 )
 GET_CONVERSATION = AccessPattern(
     name="get_conversation",
     description="A conversation's messages, newest first, a page at a time.",
     steps=(GET_CONVERSATION_QUERY,),
+    params=(Param("message_group_uuid", "Message group uuid.", cli="group", label="conversation"),),
+    summary="Messages of GROUP, newest first, one page at a time.",
+    title="messages of {message_group_uuid}",
 )
 CREATE_MESSAGE = AccessPattern(
     name="create_message",
@@ -374,6 +512,13 @@ CREATE_MESSAGE = AccessPattern(
         "member and name them; the message-stream function then moves both group rows."
     ),
     steps=(GROUP_MEMBERS_QUERY, PUT_MESSAGE),
+    params=(
+        Param("message_group_uuid", "Existing message group uuid.", cli="group"),
+        Param("user_uuid", "Author's user uuid (a member).", cli="user"),
+        Param("text", "Message text."),
+    ),
+    summary="Add a message to an existing conversation.",
+    title="created message",
 )
 CREATE_CONVERSATION = AccessPattern(
     name="create_conversation",
@@ -381,11 +526,21 @@ CREATE_CONVERSATION = AccessPattern(
         "Start a conversation between two users: both group rows and the first message, atomically."
     ),
     steps=(GET_MEMBERS, CREATE_CONVERSATION_WRITE),
+    params=(
+        Param("user_uuid", "Author's user uuid.", cli="user"),
+        Param("other_uuid", "The other member's user uuid.", cli="other"),
+        Param("text", "First message."),
+    ),
+    summary="Start a conversation: both group rows and the first message in one transaction.",
+    title="created conversation",
 )
 FIND_USER_BY_EMAIL = AccessPattern(
     name="find_user_by_email",
     description="Users whose email matches exactly.",
     steps=(FIND_USER_BY_EMAIL_QUERY,),
+    params=(Param("email", "Exact email address.", non_empty=True),),
+    summary="Users with EMAIL, through the EmailIndex GSI.",
+    title="users with email {email}",
 )
 
 PATTERNS: tuple[AccessPattern, ...] = (

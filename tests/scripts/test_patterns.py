@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from datamodel.patterns import FIND_USER_BY_EMAIL, GET_CONVERSATION, LIST_CONVERSATIONS
 from scripts.cli import main
 from scripts.codec import to_wire
 from scripts.errors import InvalidInput, NotFound, UsageError
@@ -43,14 +44,14 @@ def seeded(stage_tables: StageConfig, ddb_endpoint: str) -> Patterns:
 def test_list_conversations_newest_first_within_the_year(seeded: Patterns) -> None:
     me, _other, third = sample_users(3)
     seeded.create_conversation(me.user_id, third.user_id, "hello third", now=LATER)
-    result = seeded.list_conversations(me.user_id, "2026")
+    result = seeded.run(LIST_CONVERSATIONS, user_uuid=me.user_id, year="2026")
     groups = [item["message_group_uuid"]["S"] for item in result.items]
     assert len(groups) == 2
     assert groups[1] == conversation_group_uuid()  # the seeded one is older
     assert result.items[0]["user_handle"] == {"S": third.handle}
-    assert seeded.list_conversations(me.user_id, "2025").items == []
+    assert seeded.run(LIST_CONVERSATIONS, user_uuid=me.user_id, year="2025").items == []
     with pytest.raises(UsageError, match="four digits"):
-        seeded.list_conversations(me.user_id, "26")
+        seeded.run(LIST_CONVERSATIONS, user_uuid=me.user_id, year="26")
 
 
 def test_get_conversation_pages_newest_first_with_a_cursor(seeded: Patterns) -> None:
@@ -58,7 +59,7 @@ def test_get_conversation_pages_newest_first_with_a_cursor(seeded: Patterns) -> 
     pages = []
     cursor = None
     while True:
-        result = seeded.get_conversation(group, limit=10, cursor=cursor)
+        result = seeded.run(GET_CONVERSATION, message_group_uuid=group, limit=10, cursor=cursor)
         pages.append([item["sk"]["S"] for item in result.items])
         cursor = result.cursor
         if cursor is None:
@@ -72,13 +73,13 @@ def test_get_conversation_pages_newest_first_with_a_cursor(seeded: Patterns) -> 
 def test_a_cursor_is_checked(seeded: Patterns) -> None:
     group = conversation_group_uuid()
     with pytest.raises(InvalidInput, match="not a cursor this tool printed"):
-        seeded.get_conversation(group, cursor="not-a-cursor")
+        seeded.run(GET_CONVERSATION, message_group_uuid=group, cursor="not-a-cursor")
     other = encode_cursor(to_wire({"pk": "MSG#someone-else", "sk": "2026"}))
     with pytest.raises(InvalidInput, match="another conversation"):
-        seeded.get_conversation(group, cursor=other)
+        seeded.run(GET_CONVERSATION, message_group_uuid=group, cursor=other)
     assert decode_cursor(other) == {"pk": {"S": "MSG#someone-else"}, "sk": {"S": "2026"}}
     with pytest.raises(UsageError, match="between 1 and 100"):
-        seeded.get_conversation(group, limit=0)
+        seeded.run(GET_CONVERSATION, message_group_uuid=group, limit=0)
 
 
 def test_create_message_in_an_existing_conversation(seeded: Patterns) -> None:
@@ -86,7 +87,7 @@ def test_create_message_in_an_existing_conversation(seeded: Patterns) -> None:
     group = conversation_group_uuid()
     result = seeded.create_message(group, other.user_id, "  a new message  ", now=LATER)
     assert result.items[0]["message"] == {"S": "a new message"}
-    newest = seeded.get_conversation(group, limit=1).items[0]
+    newest = seeded.run(GET_CONVERSATION, message_group_uuid=group, limit=1).items[0]
     assert newest["message"] == {"S": "a new message"}
     assert newest["user_handle"] == {"S": other.handle}
     assert newest["user_display_name"] == {"S": other.name}
@@ -119,7 +120,7 @@ def test_create_conversation_writes_both_group_rows_and_the_message(seeded: Patt
         f"GRP#{third.user_id}",
         f"MSG#{group}",
     }
-    messages = seeded.get_conversation(group).items
+    messages = seeded.run(GET_CONVERSATION, message_group_uuid=group).items
     assert [m["message"]["S"] for m in messages] == ["first!"]
     # Three transactional puts of < 1 KB (2 WCU each); the two group rows also land in the
     # GSI, and all three in the created_at LSI, each doubled: 6 + 4 + 6.
@@ -139,9 +140,9 @@ def test_create_conversation_with_an_unknown_user_writes_nothing(seeded: Pattern
 
 def test_find_user_by_email(seeded: Patterns) -> None:
     bayko = sample_users(2)[1]
-    result = seeded.find_user_by_email("bayko@example.com")
+    result = seeded.run(FIND_USER_BY_EMAIL, email="bayko@example.com")
     assert [item["userId"]["S"] for item in result.items] == [bayko.user_id]
-    assert seeded.find_user_by_email("nobody@example.com").items == []
+    assert seeded.run(FIND_USER_BY_EMAIL, email="nobody@example.com").items == []
 
 
 def test_computed_capacity_against_the_engines_report(
@@ -161,7 +162,7 @@ def test_computed_capacity_against_the_engines_report(
             ),
         )
     patterns = Patterns(resolve_target("local", ddb_endpoint))
-    result = patterns.get_conversation(group, limit=10)
+    result = patterns.run(GET_CONVERSATION, message_group_uuid=group, limit=10)
     # 10 items of ~3.05 KB: about 30 KB rounds up to 32 KB, 8 units, halved when eventual.
     assert result.computed.read_units == 4
     if ddb_backend == "dynamodb_local":
@@ -181,7 +182,7 @@ def test_difference_transaction_and_empty_query_reports(
     transaction = [
         entry for entry in created.reported_detail if entry["TableName"] == "cruddur-messages"
     ]
-    empty = patterns.find_user_by_email("nobody@example.com")
+    empty = patterns.run(FIND_USER_BY_EMAIL, email="nobody@example.com")
     # The published rules: three transactional puts of < 1 KB are 6 WCU on the table alone.
     assert created.computed.write_units == 16
     assert empty.computed.read_units == 0.5
