@@ -446,6 +446,8 @@ def test_a_deployed_seeded_stack_survives_restarts_and_redeploys_unchanged(
         launcher.stop(port, tmp_path)
 
 
+@pytest.mark.integration
+@pytest.mark.slow
 def test_a_state_machine_and_its_execution_survive_a_restart(tmp_path: Path) -> None:
     """Step Functions runs on moto's interpreter backend (`stepfunctions.py`); the recording
     backend it replaces must not be captured, or the next start cannot restore the state."""
