@@ -523,11 +523,13 @@ def add_pattern_command(pattern: AccessPattern, group: typer.Typer = patterns_ap
 
 
 def _cli_parameter(param: Param) -> inspect.Parameter:
-    """`param` as typer takes it: an argument (required unless it has a default) or an
-    option. A computed default (`this_year`) is `None` here; `Patterns.run` fills it in."""
+    """`param` as typer takes it: an argument or option, required unless it has a default.
+
+    A computed default (`this_year`) is `None` here; `Patterns.run` fills it in.
+    """
     keyword = inspect.Parameter.KEYWORD_ONLY
     info = typer.Option(help=param.help) if param.option else typer.Argument(help=param.help)
-    if not param.option and param.default is None:
+    if param.default is None:
         return inspect.Parameter(param.cli_name, keyword, annotation=Annotated[str, info])
     default = param.default if isinstance(param.default, str) else None
     annotation = Annotated[str | None, info]

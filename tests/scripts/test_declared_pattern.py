@@ -13,6 +13,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from datamodel.entities import GROUP_ROW, PatternError
 from datamodel.patterns import AccessPattern, KeyQuery, Paging, Param
@@ -154,3 +156,13 @@ def test_a_declaration_whose_params_do_not_fit_is_refused() -> None:
     untitled = replace(CONVERSATIONS_IN_MONTH, title="conversations of {user}")
     with pytest.raises(PatternError, match=r"names undeclared params \['user'\]"):
         untitled.validate(stage)
+
+
+def test_a_param_without_a_default_is_required_on_the_command_line() -> None:
+    month = replace(CONVERSATIONS_IN_MONTH.params[1], default=None)
+    pattern = replace(CONVERSATIONS_IN_MONTH, params=(CONVERSATIONS_IN_MONTH.params[0], month))
+    group = typer.Typer()
+    cli.add_pattern_command(pattern, group)
+    result = CliRunner().invoke(group, ["some-user"])
+    assert result.exit_code == 2
+    assert "Missing option '--month'" in result.output
