@@ -6,11 +6,14 @@ items are written in sequence with their send time. Target: p95 under 1,000 ms.
 
 Write-back workload (`write_back`): `bench.stress`'s workload on a fresh cloud: the real
 message-stream function, which writes both group rows back into the table it reads, under
-2,000 messages from 32 threads (`--messages`, `--threads`). Latency is from a message's
-`PutItem` to the handler's log line saying it applied the message (so it includes the
-handler's own writes for it); catch-up is from the last acknowledged write until every group
-row is at its conversation's newest message. Targets: p95 under 250 ms, catch-up within
-5 s. Results, with whether each target was met: `bench/results/stream_lag.json`.
+2,000 messages from 32 threads (`--messages`, `--threads`). Write-to-handler, the issue's
+target, is from a message's `PutItem` to the start of the invocation that got its record
+(the invocation's log is saved at its end: that time less its REPORT duration);
+write-to-applied, recorded beside it, runs on to the handler's log line saying it applied
+the message (so it includes the handler's own writes for it). Catch-up is from the last
+acknowledged write until every group row is at its conversation's newest message. Targets:
+write-to-handler p95 under 250 ms, catch-up within 5 s. Results, with whether each target
+was met: `bench/results/stream_lag.json`.
 """
 
 from __future__ import annotations
@@ -97,7 +100,7 @@ def measure(writes: int, timeout_s: float = 60.0) -> dict[str, object]:
 def measure_write_back(messages: int, threads: int) -> dict[str, Any]:
     """The write-back workload's latency and catch-up, against their targets."""
     figures = stress.measure(messages=messages, threads=threads)
-    p95 = figures["write_to_applied_p95_ms"]
+    p95 = figures["write_to_handler_p95_ms"]
     catch_up = figures["catch_up_s"]
     return {
         "workload": (
@@ -105,9 +108,11 @@ def measure_write_back(messages: int, threads: int) -> dict[str, Any]:
             f"{figures['conversations']} conversations, "
             f"{figures['cancelled_transactions']} cancelled transactions"
         ),
-        "write_to_applied_p50_ms": figures["write_to_applied_p50_ms"],
-        "write_to_applied_p95_ms": p95,
+        "write_to_handler_p50_ms": figures["write_to_handler_p50_ms"],
+        "write_to_handler_p95_ms": p95,
         "target_p95_ms": WRITE_BACK_TARGET_P95_MS,
+        "write_to_applied_p50_ms": figures["write_to_applied_p50_ms"],
+        "write_to_applied_p95_ms": figures["write_to_applied_p95_ms"],
         "p95_target_met": p95 is not None and p95 < WRITE_BACK_TARGET_P95_MS,
         "catch_up_s": catch_up,
         "target_catch_up_s": WRITE_BACK_TARGET_CATCH_UP_S,

@@ -535,6 +535,8 @@ class HandlerLog:
     applied: Counter[tuple[str, str]] = field(default_factory=Counter)
     # Per (group, sort key): when it was first applied (epoch seconds, ms resolution).
     applied_at: dict[tuple[str, str], float] = field(default_factory=dict)
+    # Per (group, sort key): when the invocation that first applied it started (epoch s).
+    received_at: dict[tuple[str, str], float] = field(default_factory=dict)
     moved: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -547,6 +549,9 @@ def read_handler_log(endpoint: str, function_name: str = FUNCTION_NAME) -> Handl
     """Invocations (REPORT lines), applied message records and errors, from the log group."""
     logs = aws("logs", endpoint)
     result = HandlerLog()
+    # An invocation's log is saved when it ends: it started its REPORT's duration earlier.
+    started: dict[str, float] = {}
+    first_by: dict[tuple[str, str], str] = {}
     request: dict[str, Any] = {"logGroupName": f"/aws/lambda/{function_name}"}
     while True:
         page = logs.filter_log_events(**request)
@@ -555,7 +560,10 @@ def read_handler_log(endpoint: str, function_name: str = FUNCTION_NAME) -> Handl
             if line.startswith("REPORT RequestId"):
                 result.invocations += 1
                 duration = REPORT_DURATION.search(line)
-                result.busy_s += float(duration.group(1)) / 1000 if duration else 0.0
+                busy_s = float(duration.group(1)) / 1000 if duration else 0.0
+                result.busy_s += busy_s
+                request_id = line.split()[2]
+                started[request_id] = event["timestamp"] / 1000 - busy_s
                 continue
             if not line.startswith("{"):
                 if "[ERROR]" in line or "Traceback" in line:
@@ -570,11 +578,17 @@ def read_handler_log(endpoint: str, function_name: str = FUNCTION_NAME) -> Handl
                 result.applied[key] += 1
                 result.moved += int(match.group(3))
                 at = _epoch(str(record["timestamp"]))
-                result.applied_at[key] = min(at, result.applied_at.get(key, at))
+                if at < result.applied_at.get(key, float("inf")):
+                    result.applied_at[key] = at
+                    first_by[key] = str(record.get("requestId", ""))
         token = page.get("nextToken")
         if not token or not page.get("events"):
-            return result
+            break
         request["nextToken"] = token
+    for key, request_id in first_by.items():
+        if request_id in started:
+            result.received_at[key] = started[request_id]
+    return result
 
 
 def failure_messages(endpoint: str, queue_url: str) -> int:
@@ -650,11 +664,14 @@ class Observation:
 
     def latencies_ms(self) -> list[float]:
         """Write (PutItem sent) to applied (the handler's log line), per workload message."""
-        return [
-            (self.handler.applied_at[key] - sent) * 1000
-            for key, sent in self.work.sent.items()
-            if key in self.handler.applied_at
-        ]
+        return self._since_sent(self.handler.applied_at)
+
+    def delivery_ms(self) -> list[float]:
+        """Write (PutItem sent) to the start of the invocation that got it, per message."""
+        return self._since_sent(self.handler.received_at)
+
+    def _since_sent(self, at: dict[tuple[str, str], float]) -> list[float]:
+        return [(at[key] - sent) * 1000 for key, sent in self.work.sent.items() if key in at]
 
 
 def _settled_log(endpoint: str, expected: int, timeout_s: float = 10.0) -> HandlerLog:
@@ -704,6 +721,7 @@ def summary(seen: Observation) -> dict[str, Any]:
     """The JSON-able figures of a run."""
     work, stream, handler = seen.work, seen.stream, seen.handler
     lags = seen.latencies_ms()
+    delivered = seen.delivery_ms()
     replayed = sum(count - 1 for count in handler.applied.values() if count > 1)
     return {
         "messages": work.messages,
@@ -730,6 +748,9 @@ def summary(seen: Observation) -> dict[str, Any]:
         "write_to_applied_p50_ms": percentile(lags, 50) if len(lags) > 1 else None,
         "write_to_applied_p95_ms": percentile(lags, 95) if len(lags) > 1 else None,
         "write_to_applied_max_ms": round(max(lags), 2) if lags else None,
+        # The issue's "write-to-handler": until the invocation holding the record started.
+        "write_to_handler_p50_ms": percentile(delivered, 50) if len(delivered) > 1 else None,
+        "write_to_handler_p95_ms": percentile(delivered, 95) if len(delivered) > 1 else None,
         "stream_records": stream.records,
         "stream_shards": stream.shards,
         "stream_message_inserts": sum(stream.message_inserts.values()),

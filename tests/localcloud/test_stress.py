@@ -154,3 +154,16 @@ def test_memory_stays_bounded(seen: Observation) -> None:
     assert seen.engine_rss < ENGINE_RSS_LIMIT, (
         f"DynamoDB Local RSS {seen.engine_rss / 2**20:.0f} MB"
     )
+
+
+def test_each_record_reached_an_invocation_after_its_write_and_before_it_was_applied(
+    seen: Observation,
+) -> None:
+    # The write-to-handler figure of bench.stream_lag: every applied message has the start
+    # of the invocation that got it, after its PutItem was sent and not after its log line.
+    handler = seen.handler
+    assert handler.received_at.keys() == handler.applied_at.keys()
+    slack_s = 0.002  # log timestamps have millisecond resolution
+    for key, sent in seen.work.sent.items():
+        assert sent - slack_s <= handler.received_at[key] <= handler.applied_at[key] + slack_s
+    assert len(seen.delivery_ms()) == len(seen.work.sent)
