@@ -13,7 +13,7 @@ data plane (`apigateway.py`) serves.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from moto.apigateway.models import APIGatewayBackend, RestAPI, apigateway_backends
 from moto.apigatewayv2.models import ApiGatewayV2Backend, apigatewayv2_backends
@@ -54,11 +54,12 @@ def _bool(value: Any) -> bool:
 
 
 class _ApiChild(ServedResource):
-    """A part of one API: named by the API's id (`api_property`) and its own id, or its
-    name (`name_property`)."""
+    """A part of one API, kept in its `parts` (`stages`, `routes`, ...): named by the API's
+    id (`api_property`) and its own id, or its name (`name_property`)."""
 
     api_property: ClassVar[str]
     name_property: ClassVar[str | None] = None
+    parts: ClassVar[str]
 
     def __init__(self, api_id: str, physical_id: str, account_id: str, region: str) -> None:
         super().__init__(physical_id, account_id, region)
@@ -67,10 +68,27 @@ class _ApiChild(ServedResource):
     @classmethod
     def from_physical_id(
         cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    ) -> Self:
         if cls.name_property:
             physical_id = str(properties.get(cls.name_property) or physical_id)
         return cls(_id(properties.get(cls.api_property)), physical_id, account_id, region_name)
+
+    def _api(self, account_id: str, region_name: str) -> Any:
+        """The API this is a part of, or None when it is gone."""
+        raise NotImplementedError
+
+    def _kept_part(self, properties: dict[str, Any], account_id: str, region_name: str) -> Any:
+        """This part, or None when it is gone or the new `properties` name another API (both
+        replace it)."""
+        api = self._api(account_id, region_name)
+        if api is None or _id(properties.get(self.api_property)) != self.api_id:
+            return None
+        return getattr(api, self.parts).get(self.physical_id)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = self._api(account_id, region_name)
+        if api is not None:
+            getattr(api, self.parts).pop(self.physical_id, None)
 
 
 # -- REST APIs (v1) -------------------------------------------------------------------------
@@ -87,11 +105,10 @@ class RestDeployment(_RestApiChild):
     """`AWS::ApiGateway::Deployment`: moto's deployment, with its id as the `Ref`."""
 
     id_attribute = "DeploymentId"
+    parts = "deployments"
 
     @classmethod
-    def create(
-        cls, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
         api_id = _id(properties["RestApiId"])
         deployment = rest_backend(account_id, region_name).create_deployment(
             function_id=api_id,
@@ -101,21 +118,15 @@ class RestDeployment(_RestApiChild):
         )
         return cls(api_id, deployment.id, account_id, region_name)
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        api = self._api(account_id, region_name)
-        if api is not None:
-            api.deployments.pop(self.physical_id, None)
-
 
 class RestStage(_RestApiChild):
     """`AWS::ApiGateway::Stage`: a stage of the API on its deployment; `Ref` is its name."""
 
     name_property = "StageName"
+    parts = "stages"
 
     @classmethod
-    def create(
-        cls, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
         api_id = _id(properties["RestApiId"])
         name = str(properties["StageName"])
         tags = {str(t["Key"]): str(t["Value"]) for t in properties.get("Tags") or []}
@@ -136,23 +147,13 @@ class RestStage(_RestApiChild):
         self, properties: dict[str, Any], account_id: str, region_name: str
     ) -> bool:
         """A new deployment or new variables change the stage in place (as on AWS)."""
-        api = self._api(account_id, region_name)
-        same = (
-            _id(properties.get("RestApiId")) == self.api_id
-            and str(properties.get("StageName")) == self.physical_id
-        )
-        if not same or api is None or self.physical_id not in api.stages:
+        stage = self._kept_part(properties, account_id, region_name)
+        if stage is None or str(properties.get("StageName")) != self.physical_id:
             return False
-        stage = api.stages[self.physical_id]
         stage.deployment_id = _id(properties.get("DeploymentId"))
         stage.variables = dict(properties.get("Variables") or {})
         stage.description = str(properties.get("Description") or "")
         return True
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        api = self._api(account_id, region_name)
-        if api is not None:
-            api.stages.pop(self.physical_id, None)
 
 
 class RestMethod(ServedResource):
@@ -168,9 +169,7 @@ class RestMethod(ServedResource):
         self.http_method = http_method
 
     @classmethod
-    def create(
-        cls, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
         backend = rest_backend(account_id, region_name)
         api_id = _id(properties["RestApiId"])
         resource_id = _id(properties["ResourceId"])
@@ -234,7 +233,7 @@ class RestMethod(ServedResource):
     @classmethod
     def from_physical_id(
         cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    ) -> Self:
         return cls(
             _id(properties.get("RestApiId")),
             _id(properties.get("ResourceId")),
@@ -270,11 +269,10 @@ class RestAuthorizer(_RestApiChild):
     moto's control plane keeps it; `apigateway_auth` runs it."""
 
     id_attribute = "AuthorizerId"
+    parts = "authorizers"
 
     @classmethod
-    def create(
-        cls, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
         api_id = _id(properties["RestApiId"])
         ttl = properties.get("AuthorizerResultTtlInSeconds")
         authorizer = rest_backend(account_id, region_name).create_authorizer(
@@ -291,11 +289,6 @@ class RestAuthorizer(_RestApiChild):
         # moto's create_authorizer drops the expression (a misspelt keyword).
         authorizer.identity_validation_expression = properties.get("IdentityValidationExpression")
         return cls(api_id, str(authorizer.id), account_id, region_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        api = self._api(account_id, region_name)
-        if api is not None:
-            api.authorizers.pop(self.physical_id, None)
 
 
 # -- HTTP APIs (v2) -------------------------------------------------------------------------
@@ -316,9 +309,7 @@ class HttpApiResource(ServedResource):
         return super().get_cfn_attribute(attribute_name)
 
     @classmethod
-    def create(
-        cls, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
         cors = properties.get("CorsConfiguration")
         api = http_backend(account_id, region_name).create_api(
             api_key_selection_expression=properties.get("ApiKeySelectionExpression") or "",
@@ -358,26 +349,15 @@ class _HttpApiChild(_ApiChild):
     def _api(self, account_id: str, region_name: str) -> Any:
         return http_backend(account_id, region_name).apis.get(self.api_id)
 
-    def _kept_part(
-        self, parts: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> Any:
-        """This part in its API's `parts` (`routes`, `integrations`), or None when it is gone
-        or the new `properties` name another API (both replace it)."""
-        api = self._api(account_id, region_name)
-        if api is None or _id(properties.get("ApiId")) != self.api_id:
-            return None
-        return getattr(api, parts).get(self.physical_id)
-
 
 class HttpIntegration(_HttpApiChild):
     """`AWS::ApiGatewayV2::Integration`; `Ref` is its id."""
 
     id_attribute = "IntegrationId"
+    parts = "integrations"
 
     @classmethod
-    def create(
-        cls, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
         api_id = _id(properties["ApiId"])
         timeout = properties.get("TimeoutInMillis")
         integration = http_backend(account_id, region_name).create_integration(
@@ -406,7 +386,7 @@ class HttpIntegration(_HttpApiChild):
         self, properties: dict[str, Any], account_id: str, region_name: str
     ) -> bool:
         """In place: routes name the integration by its id."""
-        integration = self._kept_part("integrations", properties, account_id, region_name)
+        integration = self._kept_part(properties, account_id, region_name)
         if integration is None:
             return False
         integration.integration_type = str(properties["IntegrationType"])
@@ -415,21 +395,15 @@ class HttpIntegration(_HttpApiChild):
         integration.request_parameters = properties.get("RequestParameters")
         return True
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        api = self._api(account_id, region_name)
-        if api is not None:
-            api.delete_integration(self.physical_id)
-
 
 class HttpRoute(_HttpApiChild):
     """`AWS::ApiGatewayV2::Route`; `Ref` is its id."""
 
     id_attribute = "RouteId"
+    parts = "routes"
 
     @classmethod
-    def create(
-        cls, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
         api_id = _id(properties["ApiId"])
         route = http_backend(account_id, region_name).create_route(
             api_id=api_id,
@@ -452,7 +426,7 @@ class HttpRoute(_HttpApiChild):
         self, properties: dict[str, Any], account_id: str, region_name: str
     ) -> bool:
         """In place: the route keeps its id."""
-        route = self._kept_part("routes", properties, account_id, region_name)
+        route = self._kept_part(properties, account_id, region_name)
         if route is None:
             return False
         route.route_key = str(properties["RouteKey"])
@@ -463,22 +437,16 @@ class HttpRoute(_HttpApiChild):
         )
         return True
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        api = self._api(account_id, region_name)
-        if api is not None:
-            api.delete_route(self.physical_id)
-
 
 class HttpAuthorizer(_HttpApiChild):
     """`AWS::ApiGatewayV2::Authorizer` (REQUEST: a Lambda authorizer; JWT kept, not run);
     `Ref` is its id."""
 
     id_attribute = "AuthorizerId"
+    parts = "authorizers"
 
     @classmethod
-    def create(
-        cls, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
         api_id = _id(properties["ApiId"])
         ttl = properties.get("AuthorizerResultTtlInSeconds")
         authorizer = http_backend(account_id, region_name).create_authorizer(
@@ -496,22 +464,16 @@ class HttpAuthorizer(_HttpApiChild):
         )
         return cls(api_id, str(authorizer.id), account_id, region_name)
 
-    def delete(self, account_id: str, region_name: str) -> None:
-        api = self._api(account_id, region_name)
-        if api is not None:
-            api.authorizers.pop(self.physical_id, None)
-
 
 class HttpStage(_HttpApiChild):
     """`AWS::ApiGatewayV2::Stage` (`$default` with auto-deploy, as `HttpApi` makes it);
     `Ref` is its name."""
 
     name_property = "StageName"
+    parts = "stages"
 
     @classmethod
-    def create(
-        cls, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
         api_id = _id(properties["ApiId"])
         name = str(properties["StageName"])
         config = {
@@ -524,11 +486,6 @@ class HttpStage(_HttpApiChild):
         }
         http_backend(account_id, region_name).create_stage(api_id, config)
         return cls(api_id, name, account_id, region_name)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        api = self._api(account_id, region_name)
-        if api is not None:
-            api.delete_stage(self.physical_id)
 
 
 SERVED = {

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Self
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import lambda_backends
@@ -94,9 +94,7 @@ class Subscription(ServedResource):
         return self.physical_id
 
     @classmethod
-    def create(
-        cls, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
         sns = backend(account_id, region_name)
         subscription = sns.subscribe(
             str(properties["TopicArn"]), str(properties["Endpoint"]), str(properties["Protocol"])
@@ -133,7 +131,7 @@ class Subscription(ServedResource):
     @classmethod
     def from_physical_id(
         cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    ) -> Self:
         return cls(physical_id, properties, account_id, region_name)
 
     def delete(self, account_id: str, region_name: str) -> None:

@@ -8,7 +8,7 @@ registers its class at import, and the patches are installed once with the other
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
@@ -98,13 +98,11 @@ class ServedResource:
         account_id: str,
         region_name: str,
         **kwargs: Any,
-    ) -> ServedResource:
+    ) -> Self:
         return cls.create(cloudformation_json.get("Properties") or {}, account_id, region_name)
 
     @classmethod
-    def create(
-        cls, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    def create(cls, properties: dict[str, Any], account_id: str, region_name: str) -> Self:
         raise NotImplementedError
 
     @classmethod
@@ -115,7 +113,7 @@ class ServedResource:
         cloudformation_json: dict[str, Any],
         account_id: str,
         region_name: str,
-    ) -> ServedResource:
+    ) -> Self:
         """In place where `update_in_place` can; else replace: delete what the old
         properties made, create from the new ones."""
         properties = cloudformation_json.get("Properties") or {}
@@ -149,7 +147,7 @@ class ServedResource:
     @classmethod
     def from_physical_id(
         cls, physical_id: str, properties: dict[str, Any], account_id: str, region_name: str
-    ) -> ServedResource:
+    ) -> Self:
         """The resource that `physical_id` and its `properties` name (moto deletes by them
         when it cannot delete the resource itself)."""
         return cls(physical_id, account_id, region_name)

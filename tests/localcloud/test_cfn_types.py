@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
-from localcloud.cfn_apigateway import HttpRoute, http_backend
+from localcloud.cfn_apigateway import HttpRoute, RestStage, http_backend, rest_backend
 from localcloud.cfn_sns import Subscription
 from localcloud.cfn_sns import backend as sns_backend
 from localcloud.cfn_types import ServedResource
@@ -165,6 +165,30 @@ def test_a_route_update_is_in_place_and_a_new_api_replaces_it(moto_backends: Non
     assert apis.apis[first].routes == {}
     assert [r.route_key for r in apis.apis[second].routes.values()] == ["GET /b"]
     assert moved.physical_resource_id in apis.apis[second].routes
+
+
+def test_a_rest_stage_moves_in_place_a_rename_replaces_it_and_a_delete_removes_it(
+    moto_backends: None,
+) -> None:
+    api = rest_backend(ACCOUNT, REGION).create_rest_api("rest", "")
+    properties = {"RestApiId": api.id, "StageName": "prod", "DeploymentId": "d1"}
+    stage = RestStage.create(properties, ACCOUNT, REGION)
+
+    moved = RestStage.update_from_cloudformation_json(
+        stage, "Stage", {"Properties": {**properties, "DeploymentId": "d2"}}, ACCOUNT, REGION
+    )
+    assert moved is stage
+    assert api.stages["prod"].deployment_id == "d2"
+    renamed = RestStage.update_from_cloudformation_json(
+        moved, "Stage", {"Properties": {**properties, "StageName": "live"}}, ACCOUNT, REGION
+    )
+    assert renamed.physical_resource_id == "live"
+    assert list(api.stages) == ["live"]
+    assert api.stages["live"].deployment_id == "d1"
+    RestStage.delete_from_cloudformation_json(
+        "live", {"Properties": {**properties, "StageName": "live"}}, ACCOUNT, REGION
+    )
+    assert api.stages == {}
 
 
 def _api_arguments(name: str) -> dict[str, Any]:
