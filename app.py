@@ -26,14 +26,14 @@ def user_context(app: cdk.App) -> dict[str, object]:
 
 
 def main() -> None:
-    """Synthesize the chosen stage; a bad configuration exits with one clear line."""
+    """Synthesize the chosen stage; a bad configuration (or a declared function with no
+    construct module) exits with one clear line."""
     app = cdk.App()
     stage = str(app.node.try_get_context("stage") or "local")
     try:
-        config = stage_config(stage, user_context(app))
+        build_backend(app, stage_config(stage, user_context(app)))
     except ConfigError as error:
         sys.exit(f"error: invalid configuration: {error}")
-    build_backend(app, config)
     app.synth()
 
 

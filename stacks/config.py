@@ -8,11 +8,14 @@ Only `app.py` chooses a stage (from CDK context); everything else receives a `St
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, TypeVar
 
+# The module, not its list: a stage reads `FUNCTIONS` when it is built (tests extend it).
+from datamodel import functions as function_specs
+from datamodel.functions import FunctionSpec
 from datamodel.tables import (
     AutoScaling,
     Capacity,
@@ -151,39 +154,105 @@ class Replica:
     key_arn: str | None = None
 
 
+def _unknown_function(owner: str, key: str, known: Sequence[str]) -> str:
+    return f"{owner} has no function {key!r}; known: {list(known)}"
+
+
 @dataclass(frozen=True)
 class FunctionNames:
-    """Physical Lambda function names, one field per `datamodel.functions.FUNCTIONS` key."""
+    """Physical Lambda function names by function key: `names["tasks"]` or `names.tasks`.
 
-    user_manager: str
-    message_stream: str
-    tasks: str
+    Built from the `FunctionSpec`s (`datamodel.functions.FUNCTIONS`), in their order, so a
+    new function is named on every stage without an edit here.
+    """
+
+    by_key: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, functions: Sequence[FunctionSpec]) -> FunctionNames:
+        """Each function named as its spec says (the tutorials' and local stage's names)."""
+        return cls(tuple((spec.key, spec.name) for spec in functions))
+
+    def suffixed(self, suffix: str) -> FunctionNames:
+        """Every name followed by `suffix` (`-prod`)."""
+        return FunctionNames(tuple((key, f"{name}{suffix}") for key, name in self.by_key))
+
+    def keys(self) -> tuple[str, ...]:
+        """Every function's key, in declaration order."""
+        return tuple(key for key, _ in self.by_key)
 
     def all(self) -> tuple[str, ...]:
         """Every function's name, in declaration order."""
-        return tuple(getattr(self, function.name) for function in fields(self))
+        return tuple(name for _, name in self.by_key)
+
+    def __getitem__(self, key: str) -> str:
+        for known, name in self.by_key:
+            if known == key:
+                return name
+        raise KeyError(_unknown_function("FunctionNames", key, self.keys()))
+
+    def __getattr__(self, key: str) -> str:
+        # Only a function key: copy, pickle and dataclasses probe underscored names, and a
+        # field looked up before it is set (unpickling) must not recurse.
+        if key.startswith("_") or key == "by_key":
+            raise AttributeError(key)
+        try:
+            return self[key]
+        except KeyError as error:
+            raise AttributeError(error.args[0]) from None
 
 
 @dataclass(frozen=True)
 class FunctionConcurrency:
-    """Reserved concurrent executions per function: its ceiling (blast radius) and its share.
+    """Reserved concurrent executions per function: the stage's `default` for each, except
+    where `overrides` names the function (`reserved["tasks"]` or `reserved.tasks`).
 
     Each reservation is taken out of the account's regional pool, of which Lambda keeps 100
     unreserved, so an account's concurrency quota must exceed `total()` by at least that.
     """
 
-    user_manager: int
-    message_stream: int
-    tasks: int
+    functions: tuple[str, ...]  # the keys of the functions it reserves for
+    default: int
+    overrides: tuple[tuple[str, int], ...] = ()
+
+    @classmethod
+    def of(
+        cls, functions: Sequence[FunctionSpec], *, default: int, **overrides: int
+    ) -> FunctionConcurrency:
+        """`default` for each of `functions`, except those named in `overrides` by key."""
+        return cls(tuple(spec.key for spec in functions), default, tuple(overrides.items()))
+
+    def __getitem__(self, key: str) -> int:
+        if key not in self.functions:
+            raise KeyError(_unknown_function("FunctionConcurrency", key, self.functions))
+        return dict(self.overrides).get(key, self.default)
+
+    def __getattr__(self, key: str) -> int:
+        # As `FunctionNames.__getattr__`: function keys only, never a field or a dunder.
+        if key.startswith("_") or key in ("functions", "default", "overrides"):
+            raise AttributeError(key)
+        try:
+            return self[key]
+        except KeyError as error:
+            raise AttributeError(error.args[0]) from None
 
     def total(self) -> int:
         """What the stage reserves in all."""
-        return sum(getattr(self, function.name) for function in fields(self))
+        return sum(self[key] for key in self.functions)
 
     def validate(self) -> None:
-        """Raise `ConfigError` for a reservation Lambda would refuse or that stops a function."""
-        for label in (function.name for function in fields(self)):
-            value = getattr(self, label)
+        """Raise `ConfigError` for a reservation Lambda would refuse or that stops a function,
+        and for an override of no function."""
+        named = [key for key, _ in self.overrides]
+        unknown = sorted(set(named) - set(self.functions))
+        if unknown:
+            raise ConfigError(
+                f"reserved_concurrency: overrides {unknown} name no function; "
+                f"known: {list(self.functions)}"
+            )
+        if len(set(named)) != len(named):
+            raise ConfigError(f"reserved_concurrency: a function is overridden twice in {named}")
+        for label, value in (("default", self.default), *self.overrides):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 # 0 is valid for Lambda, but it throttles every invocation.
                 raise ConfigError(
@@ -268,7 +337,7 @@ class StageConfig:
             )
         self.dax.validate(keys)
         self.stream_processing.validate()
-        self.reserved_concurrency.validate()
+        self._validate_functions()
         if self.stream_processing.parallelization_factor > self.reserved_concurrency.message_stream:
             raise ConfigError(
                 "stream_processing.parallelization_factor "
@@ -294,6 +363,26 @@ class StageConfig:
                 f"hot_reload is for the local cloud; stage {self.name} deploys to AWS, which "
                 "runs only the deployed code"
             )
+
+    def _validate_functions(self) -> None:
+        keys = self.functions.keys()
+        if len(set(keys)) != len(keys):
+            raise ConfigError(f"stage {self.name}: function keys must be unique, got {keys}")
+        for key in keys:
+            if not _FUNCTION_KEY.fullmatch(key) or key in _NOT_FUNCTION_KEYS:
+                raise ConfigError(
+                    f"function key {key!r} must be a lowercase identifier (a module name) "
+                    "that names no attribute of FunctionNames or FunctionConcurrency"
+                )
+        names = self.functions.all()
+        if len(set(names)) != len(names):
+            raise ConfigError(f"stage {self.name}: function names must be unique, got {names}")
+        if self.reserved_concurrency.functions != keys:
+            raise ConfigError(
+                f"reserved_concurrency reserves for {list(self.reserved_concurrency.functions)}, "
+                f"but the stage's functions are {list(keys)}"
+            )
+        self.reserved_concurrency.validate()
 
     def _validate_replicas(self) -> None:
         imported = [spec.key for spec in self.tables if spec.import_source is not None]
@@ -332,6 +421,13 @@ class StageConfig:
 _DAX_NAME = re.compile(r"[a-z](?:-?[a-z0-9]){0,19}")
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d")
 _SUFFIX = re.compile(r"[a-z0-9]{1,12}")
+_FUNCTION_KEY = re.compile(r"[a-z][a-z0-9_]*")
+# A key that is already an attribute would be shadowed in `names.<key>`/`reserved.<key>`.
+_NOT_FUNCTION_KEYS = frozenset(
+    name
+    for kind in (FunctionNames, FunctionConcurrency)
+    for name in (*dir(kind), *(f.name for f in fields(kind)))
+)
 # CloudWatch Logs' retention periods: days -> the `aws_logs.RetentionDays` member.
 LOG_RETENTION: dict[int, str] = {
     1: "ONE_DAY",
@@ -390,12 +486,10 @@ def _local() -> StageConfig:
             names={"tasks": "Tasks", "users": "Users", "messages": "cruddur-messages"},
             capacity=PROVISIONED_CAPACITY,
         ),
-        functions=FunctionNames(
-            user_manager="user-manager", message_stream="message-stream", tasks="tasks"
-        ),
+        functions=FunctionNames.of(function_specs.FUNCTIONS),
         # The local cloud runs at most this many workers of a function at once: 4 is its
         # default cap (LOCALCLOUD_MAX_WORKERS), so local behaves as without a reservation.
-        reserved_concurrency=FunctionConcurrency(user_manager=4, message_stream=4, tasks=4),
+        reserved_concurrency=FunctionConcurrency.of(function_specs.FUNCTIONS, default=4),
         dax=DaxConfig(enabled=False),
         retain_data=False,
         point_in_time_recovery=False,
@@ -419,16 +513,14 @@ def _prod() -> StageConfig:
             },
             capacity=None,
         ),
-        functions=FunctionNames(
-            user_manager="user-manager-prod",
-            message_stream="message-stream-prod",
-            tasks="tasks-prod",
+        functions=FunctionNames.of(function_specs.FUNCTIONS).suffixed("-prod"),
+        # 50 a function (the three of the tutorials: 120 of an account's default 1,000): no
+        # function can starve the others or the rest of the account. message-stream runs
+        # `parallelization_factor` (4) batches per stream shard at a time, so 20 serves a
+        # messages stream of up to 5 shards at full speed.
+        reserved_concurrency=FunctionConcurrency.of(
+            function_specs.FUNCTIONS, default=50, message_stream=20
         ),
-        # 120 of an account's default 1,000: no function can starve the others or the rest
-        # of the account. message-stream runs `parallelization_factor` (4) batches per
-        # stream shard at a time, so 20 serves a messages stream of up to 5 shards at full
-        # speed.
-        reserved_concurrency=FunctionConcurrency(user_manager=50, message_stream=20, tasks=50),
         dax=DaxConfig(enabled=True, cluster_name="tasks-cache-prod"),
         retain_data=True,
         point_in_time_recovery=True,
@@ -513,10 +605,7 @@ def stage_config(name: str = "local", overrides: Mapping[str, Any] | None = None
             raise ConfigError(f"suffix must be 1-12 characters of a-z 0-9, got {suffix!r}")
         changes["name_suffix"] = suffix
         tables = tuple(replace(t, table_name=f"{t.table_name}-{suffix}") for t in tables)
-        names = config.functions
-        changes["functions"] = replace(
-            names, **{f.name: f"{getattr(names, f.name)}-{suffix}" for f in fields(names)}
-        )
+        changes["functions"] = config.functions.suffixed(f"-{suffix}")
         dax = changes.get("dax", config.dax)
         changes["dax"] = replace(
             dax, cluster_name=f"{dax.cluster_name[: 19 - len(suffix)]}-{suffix}".replace("--", "-")

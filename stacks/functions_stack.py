@@ -1,8 +1,9 @@
 """The stateless stack: the functions (one construct each, `stacks/functions/`), their
-table references and key grants, and the stage's monitoring (dashboard, stream alarm)."""
+table references and key grants, and the stage's monitoring (dashboard, stream alarms)."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
@@ -11,7 +12,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from datamodel.tables import TableSpec
+from datamodel import functions as function_specs
+from datamodel.functions import FunctionSpec
+from datamodel.tables import ConfigError, TableSpec
+from stacks import functions as function_constructs
 from stacks.config import StageConfig
 from stacks.constructs.conventions import pascal_case
 from stacks.constructs.dashboard import StageDashboard, WatchedFunction, WatchedStream
@@ -19,15 +23,46 @@ from stacks.constructs.dax import DaxCluster
 from stacks.constructs.function import PythonFunction
 from stacks.constructs.lambda_code import lambda_code
 from stacks.constructs.stream_alarms import StreamAlarms
-from stacks.functions.common import function_options
-from stacks.functions.message_stream import MessageStreamFunction
-from stacks.functions.tasks import TasksFunction
-from stacks.functions.user_manager import UserManagerFunction
+from stacks.functions.common import (
+    FunctionConstruct,
+    FunctionContext,
+    StreamConsumer,
+    function_options,
+)
 from stacks.nag import acknowledge_table_key_actions
+
+# What `stacks/functions/<key>.py` names its construct class.
+CONSTRUCT = "CONSTRUCT"
+
+
+class MissingFunctionConstruct(ConfigError):
+    """A declared function whose construct module or `CONSTRUCT` does not exist."""
+
+
+def function_construct(spec: FunctionSpec) -> FunctionConstruct:
+    """The `CONSTRUCT` of `stacks/functions/<key>.py`, which builds `spec`'s function."""
+    module_name = f"{function_constructs.__name__}.{spec.key}"
+    path = f"stacks/functions/{spec.key}.py"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise  # the module exists; something it imports does not
+        raise MissingFunctionConstruct(
+            f"function {spec.key!r} (lambda_src/datamodel/functions.py) has no construct: "
+            f"create {path} and export its construct class as {CONSTRUCT}"
+        ) from None
+    construct: FunctionConstruct | None = getattr(module, CONSTRUCT, None)
+    if not callable(construct):
+        raise MissingFunctionConstruct(
+            f"{path} must export the construct class of function {spec.key!r} as {CONSTRUCT}"
+        )
+    return construct
 
 
 class FunctionsStack(Stack):
-    """user-manager, message-stream and tasks, each granted only what its handler calls.
+    """One function per `datamodel.functions.FUNCTIONS` entry, each granted only what its
+    handler calls, with an output of its name; the dashboard and stream alarms cover them all.
 
     Tables are referenced by their physical names from the stage config, so the only value
     imported from the data stack is the messages stream ARN (and the table key and DAX
@@ -51,17 +86,22 @@ class FunctionsStack(Stack):
         options = function_options(
             config, lambda_code(with_dependencies=config.bundle_dependencies)
         )
-        users = self._table(config.table("users"))
-        messages = self._table(config.table("messages"), stream_arn=messages_stream_arn)
-        tasks = self._table(config.table("tasks"))
-        self.user_manager = UserManagerFunction(self, config=config, users=users, options=options)
-        self.message_stream = MessageStreamFunction(
-            self, config=config, messages=messages, options=options
-        )
-        self.stream_failures = self.message_stream.failures
-        self.tasks = TasksFunction(self, config=config, tasks=tasks, dax=dax, options=options)
-
-        for function in (self.user_manager, self.message_stream, self.tasks):
+        stream_arns = {"messages": messages_stream_arn}
+        tables = {
+            spec.key: self._table(spec, stream_arn=stream_arns.get(spec.key))
+            for spec in config.tables
+        }
+        # Looked up first, so a missing construct fails before anything is built.
+        constructs = [(spec, function_construct(spec)) for spec in function_specs.FUNCTIONS]
+        # By function key, in declaration order.
+        self.functions: dict[str, PythonFunction] = {
+            spec.key: construct(
+                self,
+                FunctionContext(spec=spec, config=config, options=options, tables=tables, dax=dax),
+            )
+            for spec, construct in constructs
+        }
+        for function in self.functions.values():
             self._grant_table_key(function)
             CfnOutput(
                 self,
@@ -72,51 +112,53 @@ class FunctionsStack(Stack):
         self._monitor(config)
 
     def _monitor(self, config: StageConfig) -> None:
-        """The stage's dashboard (`config.dashboard`) and stream alarm (`config.alarms`)."""
+        """The stage's dashboard (`config.dashboard`) and stream alarms (`config.alarms`)."""
+        consumers = {
+            key: function
+            for key, function in self.functions.items()
+            if isinstance(function, StreamConsumer)
+        }
         if config.alarms:
             topic = (
                 sns.Topic.from_topic_arn(self, "AlarmTopic", config.alarm_topic_arn)
                 if config.alarm_topic_arn
                 else None
             )
-            StreamAlarms(
-                self,
-                "MessageStreamAlarms",
-                function=self.message_stream.function,
-                function_name=config.functions.message_stream,
-                max_iterator_age_s=config.stream_processing.iterator_age_alarm_s,
-                topic=topic,
-            )
+            for key, consumer in consumers.items():
+                StreamAlarms(
+                    self,
+                    f"{consumer.node.id}Alarms",
+                    function=consumer.function,
+                    function_name=config.functions[key],
+                    max_iterator_age_s=config.stream_processing.iterator_age_alarm_s,
+                    topic=topic,
+                )
         if not config.dashboard:
             return
-        names, reserved = config.functions, config.reserved_concurrency
-        user_manager, message_stream, tasks = (
-            WatchedFunction(
-                name=name,
+        watched = {
+            key: WatchedFunction(
+                name=config.functions[key],
                 function=function.function,
-                reserved_concurrency=concurrency,
+                reserved_concurrency=config.reserved_concurrency[key],
                 timeout_s=config.lambda_timeout_s,
             )
-            for function, name, concurrency in (
-                (self.user_manager, names.user_manager, reserved.user_manager),
-                (self.message_stream, names.message_stream, reserved.message_stream),
-                (self.tasks, names.tasks, reserved.tasks),
-            )
-        )
+            for key, function in self.functions.items()
+        }
         StageDashboard(
             self,
             "Dashboard",
             dashboard_name=config.stack_prefix,
             tables=config.tables,
-            functions=(user_manager, message_stream, tasks),
+            functions=list(watched.values()),
             streams=[
                 WatchedStream(
-                    function=message_stream,
-                    failure_queue=self.stream_failures,
+                    function=watched[key],
+                    failure_queue=consumer.failures,
                     iterator_age_alarm_s=(
                         config.stream_processing.iterator_age_alarm_s if config.alarms else None
                     ),
                 )
+                for key, consumer in consumers.items()
             ],
         )
 

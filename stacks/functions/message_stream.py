@@ -3,21 +3,21 @@ message."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_cdk import Duration
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from constructs import Construct
 
 from datamodel.entities import MESSAGE_STREAM_FILTER
-from datamodel.functions import MESSAGE_STREAM, STAGE, MessageStreamEnv
+from datamodel.functions import STAGE, MessageStreamEnv
 from datamodel.tables import MESSAGE_GROUP_INDEX
-from stacks.config import StageConfig
-from stacks.constructs.function import PythonFunction
 from stacks.constructs.queues import failure_queue
-from stacks.functions.common import grant_on_indexes
+from stacks.functions.common import (
+    FunctionConstruct,
+    FunctionContext,
+    StreamConsumer,
+    grant_on_indexes,
+)
 
 # The stream processor re-reads a group row (Query on the table), finds a group's rows
 # (Query on the GSI) and moves a row's `sk`, a key, with a Delete + Put transaction.
@@ -26,25 +26,19 @@ INDEXES = (MESSAGE_GROUP_INDEX,)
 INDEX_ACTIONS = ("dynamodb:Query",)
 
 
-class MessageStreamFunction(PythonFunction):
+class MessageStreamFunction(StreamConsumer):
     """message-stream with its event source mapping and its on-failure queue.
 
     The queue (`failures`) is built in `scope`, beside the function, as it always was.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        config: StageConfig,
-        messages: dynamodb.ITable,
-        options: dict[str, Any],
-    ) -> None:
+    def __init__(self, scope: Construct, context: FunctionContext) -> None:
+        config = context.config
         super().__init__(
             scope,
             "MessageStream",
-            function_name=config.functions.message_stream,
-            handler=MESSAGE_STREAM.handler,
+            function_name=context.function_name,
+            handler=context.spec.handler,
             description="Moves a message group's row to its newest message (messages stream)",
             environment={
                 STAGE: config.name,
@@ -55,9 +49,10 @@ class MessageStreamFunction(PythonFunction):
                 "dynamodb:ListStreams (read by the stream event source mapping) does not "
                 "support resource-level permissions.",
             ),
-            reserved_concurrency=config.reserved_concurrency.message_stream,
-            **options,
+            reserved_concurrency=context.reserved_concurrency,
+            **context.options,
         )
+        messages = context.tables["messages"]  # with the stream ARN the data stack exports
         messages.grant(self.role, *TABLE_ACTIONS)
         grant_on_indexes(self.role, messages, INDEXES, INDEX_ACTIONS)
         self.failures = failure_queue(
@@ -80,3 +75,6 @@ class MessageStreamFunction(PythonFunction):
                 on_failure=event_sources.SqsDlq(self.failures),
             )
         )
+
+
+CONSTRUCT: FunctionConstruct = MessageStreamFunction

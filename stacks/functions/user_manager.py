@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from datamodel.functions import STAGE, USER_MANAGER, UserManagerEnv
+from datamodel.functions import STAGE, UserManagerEnv
 from datamodel.tables import EMAIL_INDEX
-from stacks.config import StageConfig
 from stacks.constructs.function import PythonFunction
-from stacks.functions.common import grant_on_indexes
+from stacks.functions.common import FunctionConstruct, FunctionContext, grant_on_indexes
 
 # Exactly what the handler calls (lambda_src/README.md), and nothing more: seed 003's six
 # actions plus BatchGetItem for BATCH_GET; its TransactWriteItems calls (CREATE, UPDATE,
@@ -34,17 +30,10 @@ INDEX_ACTIONS = ("dynamodb:Query",)
 class UserManagerFunction(PythonFunction):
     """user-manager on the users table, with Query on EmailIndex only."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        *,
-        config: StageConfig,
-        users: dynamodb.ITable,
-        options: dict[str, Any],
-    ) -> None:
-        spec = config.table("users")
+    def __init__(self, scope: Construct, context: FunctionContext) -> None:
+        spec = context.config.table("users")
         environment = {
-            STAGE: config.name,
+            STAGE: context.config.name,
             UserManagerEnv.TABLE: spec.table_name,
             UserManagerEnv.EMAIL_INDEX: EMAIL_INDEX,
         }
@@ -54,12 +43,16 @@ class UserManagerFunction(PythonFunction):
         super().__init__(
             scope,
             "UserManager",
-            function_name=config.functions.user_manager,
-            handler=USER_MANAGER.handler,
+            function_name=context.function_name,
+            handler=context.spec.handler,
             description="Users CRUD, batch and email lookup (EmailIndex)",
             environment=environment,
-            reserved_concurrency=config.reserved_concurrency.user_manager,
-            **options,
+            reserved_concurrency=context.reserved_concurrency,
+            **context.options,
         )
+        users = context.tables["users"]
         users.grant(self.role, *ACTIONS)
         grant_on_indexes(self.role, users, INDEXES, INDEX_ACTIONS)
+
+
+CONSTRUCT: FunctionConstruct = UserManagerFunction

@@ -12,18 +12,29 @@ from datamodel.entities import MESSAGE_STREAM_FILTER
 from datamodel.functions import FUNCTIONS
 from datamodel.tables import EMAIL_INDEX, MESSAGE_GROUP_INDEX
 from stacks.config import HOT_RELOAD_TAG
-from tests.infrastructure.cfn import function_by_name, function_role, grants, role_statements
+from tests.infrastructure.cfn import (
+    function_by_name,
+    function_role,
+    grants,
+    render,
+    role_statements,
+)
 from tests.support.synth import REPO, SynthesizedStage
 
 TABLE_ARN = "arn:${AWS::Partition}:dynamodb:us-east-1:${AWS::AccountId}:table/"
 
 
 def functions(stage: SynthesizedStage) -> list[tuple[str, str]]:
-    names = stage.config.functions
-    return [
-        (names.user_manager, "user_manager.handler.lambda_handler"),
-        (names.message_stream, "message_stream.handler.lambda_handler"),
-        (names.tasks, "tasks.handler.lambda_handler"),
+    """Each declared function's physical name on the stage and its handler."""
+    return [(stage.config.functions[spec.key], spec.handler) for spec in FUNCTIONS]
+
+
+def test_the_tutorials_functions_keep_their_handlers() -> None:
+    # `functions()` reads the handlers from the specs; these are what Lambda imports.
+    assert [spec.handler for spec in FUNCTIONS] == [
+        "user_manager.handler.lambda_handler",
+        "message_stream.handler.lambda_handler",
+        "tasks.handler.lambda_handler",
     ]
 
 
@@ -45,6 +56,13 @@ def test_every_function_is_configured_alike(stage: SynthesizedStage) -> None:
         assert properties["LoggingConfig"]["LogFormat"] == "JSON"
         assert "TargetArn" in properties["DeadLetterConfig"]
         assert properties["Environment"]["Variables"]["STAGE"] == stage.config.name
+
+
+def test_each_function_name_is_an_output(stage: SynthesizedStage) -> None:
+    outputs = stage.functions.find_outputs("*")
+    assert {render(output["Value"]) for output in outputs.values()} == {
+        f"${{{function_by_name(stage.functions, name)[0]}}}" for name, _ in functions(stage)
+    }
 
 
 def test_each_function_logs_to_its_own_log_group_with_retention(stage: SynthesizedStage) -> None:
@@ -106,9 +124,9 @@ def test_no_policy_or_acknowledgment_names_every_index_of_a_table(
 
 def test_each_function_reserves_the_stage_concurrency(stage: SynthesizedStage) -> None:
     names, reserved = stage.config.functions, stage.config.reserved_concurrency
-    for function in ("user_manager", "message_stream", "tasks"):
-        _, properties = function_by_name(stage.functions, getattr(names, function))
-        assert properties["ReservedConcurrentExecutions"] == getattr(reserved, function)
+    for spec in FUNCTIONS:
+        _, properties = function_by_name(stage.functions, names[spec.key])
+        assert properties["ReservedConcurrentExecutions"] == reserved[spec.key]
 
 
 def test_message_stream_role_allows_only_what_it_calls(stage: SynthesizedStage) -> None:
@@ -170,7 +188,7 @@ def test_failure_queues_are_encrypted_and_tls_only(stage: SynthesizedStage) -> N
         assert queue["Properties"]["SqsManagedSseEnabled"] is True
         assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
     policies = stage.functions.find_resources("AWS::SQS::QueuePolicy")
-    assert len(policies) == 4
+    assert len(policies) == len(FUNCTIONS) + 1
     for policy in policies.values():
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert statement["Effect"] == "Deny"
@@ -217,7 +235,7 @@ def test_only_tasks_runs_in_a_vpc(prod: SynthesizedStage, which: str) -> None:
 
 
 def code_asset_dir(stage: SynthesizedStage) -> Path:
-    """The staged code asset all three functions share."""
+    """The staged code asset every function shares."""
     keys = {
         resource["Properties"]["Code"]["S3Key"]
         for resource in stage.functions.find_resources("AWS::Lambda::Function").values()
@@ -258,7 +276,7 @@ def test_local_functions_are_tagged_to_hot_reload_from_the_sources(
         for resource in local.functions.to_json()["Resources"].values()
         if HOT_RELOAD_TAG in str(resource.get("Properties", {}).get("Tags", ""))
     ]
-    assert tagged == ["AWS::Lambda::Function"] * 3
+    assert tagged == ["AWS::Lambda::Function"] * len(FUNCTIONS)
 
 
 def test_prod_functions_are_not_tagged_for_hot_reload(prod: SynthesizedStage) -> None:

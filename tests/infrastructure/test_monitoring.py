@@ -57,8 +57,7 @@ def metrics(properties: dict[str, Any]) -> list[tuple[str, dict[str, str], dict[
 
 
 def function_names(stage: SynthesizedStage) -> list[str]:
-    names = stage.config.functions
-    return [names.user_manager, names.message_stream, names.tasks]
+    return list(stage.config.functions.all())
 
 
 def test_each_stage_has_one_dashboard_named_after_its_stacks(stage: SynthesizedStage) -> None:

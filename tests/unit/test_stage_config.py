@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+import copy
+import pickle
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from datamodel.functions import FUNCTIONS
+from datamodel import functions as function_specs
+from datamodel.functions import FUNCTIONS, FunctionSpec
 from datamodel.tables import (
     AttributeType,
     AutoScaling,
@@ -43,10 +46,112 @@ def test_prod_protects_data_and_enables_dax() -> None:
     assert all(spec.capacity is None for spec in config.tables)  # on-demand
 
 
-def test_every_declared_function_has_a_name_and_a_reservation() -> None:
-    keys = [function.key for function in FUNCTIONS]
-    assert [field.name for field in fields(FunctionNames)] == keys
-    assert [field.name for field in fields(FunctionConcurrency)] == keys
+@pytest.mark.parametrize("stage", ["local", "prod"])
+def test_every_declared_function_has_a_name_and_a_reservation(stage: str) -> None:
+    config = stage_config(stage)
+    keys = tuple(function.key for function in FUNCTIONS)
+    assert config.functions.keys() == config.reserved_concurrency.functions == keys
+
+
+def test_function_names_derive_from_the_specs_as_before() -> None:
+    local, prod = stage_config("local"), stage_config("prod")
+    assert local.functions.all() == tuple(spec.name for spec in FUNCTIONS)
+    assert prod.functions.all() == tuple(f"{spec.name}-prod" for spec in FUNCTIONS)
+    # The physical names deployed so far: renaming one replaces the function.
+    assert local.functions.all() == ("user-manager", "message-stream", "tasks")
+    assert (prod.functions.user_manager, prod.functions["tasks"]) == (
+        "user-manager-prod",
+        "tasks-prod",
+    )
+
+
+def test_reservations_are_a_stage_default_with_named_overrides() -> None:
+    local, prod = (
+        stage_config("local").reserved_concurrency,
+        stage_config("prod").reserved_concurrency,
+    )
+    assert [local[spec.key] for spec in FUNCTIONS] == [4, 4, 4]
+    assert (prod.user_manager, prod.message_stream, prod.tasks) == (50, 20, 50)
+    assert (prod.default, prod.overrides) == (50, (("message_stream", 20),))
+    assert (local.total(), prod.total()) == (12, 120)
+
+
+def test_a_declared_function_is_named_and_reserved_on_every_stage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reports = FunctionSpec("reports", "reports", "reports.handler.lambda_handler")
+    monkeypatch.setattr(function_specs, "FUNCTIONS", (*FUNCTIONS, reports))
+    local, prod = stage_config("local"), stage_config("prod", {"suffix": "ci42"})
+    assert (local.functions.reports, prod.functions.reports) == ("reports", "reports-prod-ci42")
+    assert (local.reserved_concurrency.reports, prod.reserved_concurrency.reports) == (4, 50)
+    assert prod.reserved_concurrency.total() == 170
+
+
+def test_an_unknown_function_is_refused_by_name() -> None:
+    config = stage_config()
+    known = "; known: ['user_manager', 'message_stream', 'tasks']"
+    with pytest.raises(AttributeError) as by_attribute:
+        _ = config.functions.reports
+    assert str(by_attribute.value) == "FunctionNames has no function 'reports'" + known
+    with pytest.raises(KeyError, match="FunctionNames has no function 'reports'"):
+        config.functions["reports"]
+    with pytest.raises(AttributeError) as by_attribute:
+        _ = config.reserved_concurrency.reports
+    assert str(by_attribute.value) == "FunctionConcurrency has no function 'reports'" + known
+    with pytest.raises(KeyError, match="FunctionConcurrency has no function 'reports'"):
+        config.reserved_concurrency["reports"]
+    assert not hasattr(config.functions, "__deepcopy__")  # dunders are never function keys
+
+
+def test_the_function_mappings_copy_pickle_and_hash() -> None:
+    config = stage_config("prod", {"suffix": "ci42"})
+    for value in (config.functions, config.reserved_concurrency, config):
+        assert pickle.loads(pickle.dumps(value)) == value
+        assert copy.deepcopy(value) == copy.copy(value) == value
+        assert hash(value) == hash(copy.deepcopy(value))
+
+
+def test_an_override_of_no_function_is_refused() -> None:
+    config = stage_config("prod")
+    broken = replace(
+        config, reserved_concurrency=FunctionConcurrency.of(FUNCTIONS, default=5, reports=3)
+    )
+    with pytest.raises(
+        ConfigError, match=r"reserved_concurrency: overrides \['reports'\] name no function"
+    ):
+        broken.validate()
+
+
+def test_names_and_reservations_must_cover_the_same_functions() -> None:
+    config = stage_config()
+    fewer = replace(config, functions=FunctionNames.of(FUNCTIONS[:2]))
+    with pytest.raises(ConfigError, match="but the stage's functions are"):
+        fewer.validate()
+
+
+@pytest.mark.parametrize("key", ["default", "all", "keys", "by_key", "Reports", "_x", "2fa"])
+def test_a_function_key_that_is_no_plain_identifier_is_refused(key: str) -> None:
+    extra = FunctionSpec(key, "extra", "extra.handler.lambda_handler")
+    specs = (*FUNCTIONS, extra)
+    config = replace(
+        stage_config(),
+        functions=FunctionNames.of(specs),
+        reserved_concurrency=FunctionConcurrency.of(specs, default=4),
+    )
+    with pytest.raises(ConfigError, match=f"function key '{key}' must be a lowercase identifier"):
+        config.validate()
+
+
+def test_function_names_must_be_unique() -> None:
+    twin = FunctionSpec("tasks_again", "tasks", "tasks.handler.lambda_handler")
+    specs = (*FUNCTIONS, twin)
+    config = replace(
+        stage_config(),
+        functions=FunctionNames.of(specs),
+        reserved_concurrency=FunctionConcurrency.of(specs, default=4),
+    )
+    with pytest.raises(ConfigError, match="function names must be unique"):
+        config.validate()
 
 
 def test_config_is_frozen() -> None:
@@ -152,9 +257,9 @@ def test_nag_on_synth_per_stage_and_override() -> None:
 def test_every_function_has_a_reserved_concurrency(stage: str) -> None:
     config = stage_config(stage)
     reserved = config.reserved_concurrency
-    for function in ("user_manager", "message_stream", "tasks"):
-        assert getattr(reserved, function) >= 1, function
-    assert reserved.total() == reserved.user_manager + reserved.message_stream + reserved.tasks
+    for function in FUNCTIONS:
+        assert reserved[function.key] >= 1, function.key
+    assert reserved.total() == sum(reserved[function.key] for function in FUNCTIONS)
 
 
 def test_prod_reserves_more_than_local() -> None:
@@ -165,8 +270,15 @@ def test_prod_reserves_more_than_local() -> None:
 @pytest.mark.parametrize("value", [0, -1, True, 2.5])
 def test_a_reservation_that_is_not_a_positive_integer_is_refused(value: Any) -> None:
     config = stage_config("prod")
-    broken = replace(config, reserved_concurrency=replace(config.reserved_concurrency, tasks=value))
+    reserved = config.reserved_concurrency
+    broken = replace(
+        config,
+        reserved_concurrency=replace(reserved, overrides=(*reserved.overrides, ("tasks", value))),
+    )
     with pytest.raises(ConfigError, match=r"reserved_concurrency\.tasks must be a positive"):
+        broken.validate()
+    broken = replace(config, reserved_concurrency=replace(reserved, default=value))
+    with pytest.raises(ConfigError, match=r"reserved_concurrency\.default must be a positive"):
         broken.validate()
 
 
@@ -184,7 +296,10 @@ def test_a_parallelization_factor_outside_lambdas_range_is_refused(factor: int) 
 def test_more_parallel_batches_than_reserved_executions_is_refused() -> None:
     config = stage_config("local")
     broken = replace(
-        config, reserved_concurrency=replace(config.reserved_concurrency, message_stream=2)
+        config,
+        reserved_concurrency=replace(
+            config.reserved_concurrency, overrides=(("message_stream", 2),)
+        ),
     )
     with pytest.raises(ConfigError, match="exceeds reserved_concurrency.message_stream 2"):
         broken.validate()
