@@ -560,7 +560,7 @@ class FunctionQuery:
     the functions stack passes in the environment variable `index_env` (`None`: the table).
     """
 
-    function: str  # the field of `stacks.config.FunctionNames`
+    function: str  # a `datamodel.functions.FUNCTIONS` key
     method: str
     query: KeyQuery
     index_env: str | None = None
