@@ -165,7 +165,7 @@ def bootstrap_local(
 
     The environment is named (`aws://<account>/<region>`) and the CLI runs outside any app's
     folder: with an app, `cdk bootstrap` synthesizes it first only to find the environments
-    its stacks name, which costs a whole synth (about 4 s of jsii and template validation).
+    its stacks name (measured here: 6.2 s with the app against 5.5 s without).
     """
     if _bootstrapped(port, region):
         return False
