@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 # The module, not its list: a stage reads `FUNCTIONS` when it is built (tests extend it).
 from datamodel import functions as function_specs
@@ -158,8 +158,28 @@ def _unknown_function(owner: str, key: str, known: Sequence[str]) -> str:
     return f"{owner} has no function {key!r}; known: {list(known)}"
 
 
+_PerFunction = TypeVar("_PerFunction")
+
+
+class _ByFunctionKey(Generic[_PerFunction]):
+    """`x.<key>` reads `x["<key>"]`: a function key only, never a dataclass field or an
+    underscored name (copy, pickle and dataclasses probe those, and a field looked up before
+    it is set, while unpickling, must not recurse)."""
+
+    def __getitem__(self, key: str) -> _PerFunction:
+        raise NotImplementedError
+
+    def __getattr__(self, key: str) -> _PerFunction:
+        if key.startswith("_") or key in {f.name for f in fields(type(self))}:  # type: ignore[arg-type]
+            raise AttributeError(key)
+        try:
+            return self[key]
+        except KeyError as error:
+            raise AttributeError(error.args[0]) from None
+
+
 @dataclass(frozen=True)
-class FunctionNames:
+class FunctionNames(_ByFunctionKey[str]):
     """Physical Lambda function names by function key: `names["tasks"]` or `names.tasks`.
 
     Built from the `FunctionSpec`s (`datamodel.functions.FUNCTIONS`), in their order, so a
@@ -191,19 +211,9 @@ class FunctionNames:
                 return name
         raise KeyError(_unknown_function("FunctionNames", key, self.keys()))
 
-    def __getattr__(self, key: str) -> str:
-        # Only a function key: copy, pickle and dataclasses probe underscored names, and a
-        # field looked up before it is set (unpickling) must not recurse.
-        if key.startswith("_") or key == "by_key":
-            raise AttributeError(key)
-        try:
-            return self[key]
-        except KeyError as error:
-            raise AttributeError(error.args[0]) from None
-
 
 @dataclass(frozen=True)
-class FunctionConcurrency:
+class FunctionConcurrency(_ByFunctionKey[int]):
     """Reserved concurrent executions per function: the stage's `default` for each, except
     where `overrides` names the function (`reserved["tasks"]` or `reserved.tasks`).
 
@@ -226,15 +236,6 @@ class FunctionConcurrency:
         if key not in self.functions:
             raise KeyError(_unknown_function("FunctionConcurrency", key, self.functions))
         return dict(self.overrides).get(key, self.default)
-
-    def __getattr__(self, key: str) -> int:
-        # As `FunctionNames.__getattr__`: function keys only, never a field or a dunder.
-        if key.startswith("_") or key in ("functions", "default", "overrides"):
-            raise AttributeError(key)
-        try:
-            return self[key]
-        except KeyError as error:
-            raise AttributeError(error.args[0]) from None
 
     def total(self) -> int:
         """What the stage reserves in all."""
