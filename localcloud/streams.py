@@ -238,6 +238,23 @@ class MappingPoller:
     def _call(self, operation: str, payload: dict[str, Any]) -> Any:
         return service().client.call(operation, payload, streams=True)
 
+    def take_starting_position(self) -> None:
+        """For an enabled `LATEST` mapping, fix each open shard's position now.
+
+        Called while `CreateEventSourceMapping` is answered, before the thread starts, so a
+        write made after the call returned is delivered (the thread's first pass would race
+        with it). A disabled mapping takes its position when enabled, as on AWS. If the
+        engine does not answer, the thread's first pass takes the position instead.
+        """
+        if not (
+            self._first_refresh and self.esm.starting_position == "LATEST" and _enabled(self.esm)
+        ):
+            return
+        try:
+            self._refresh_shards()
+        except (EngineError, RuntimeError, KeyError) as error:
+            log.warning("stream mapping %s: position not taken yet: %s", self.uuid, error)
+
     def _refresh_shards(self) -> None:
         """Learn new shards (paged); on the first pass, honour the starting position."""
         shards: list[dict[str, Any]] = []
@@ -617,6 +634,7 @@ class StreamPoller:
             poller = self.pollers.get(esm.uuid)
             if poller is None or not poller.thread.is_alive():
                 poller = MappingPoller(esm, self._stop, self._saved.pop(esm.uuid, None))
+                poller.take_starting_position()
                 self.pollers[esm.uuid] = poller
                 poller.thread.start()
             return poller

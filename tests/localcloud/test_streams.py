@@ -192,7 +192,7 @@ def test_latest_mapping_skips_records_written_before_it(cloud: str) -> None:
     client("lambda", cloud).create_event_source_mapping(
         FunctionName=name, EventSourceArn=stream_arn, StartingPosition="LATEST"
     )
-    # No wait: the write itself registers the mapping's LATEST position before appending.
+    # No wait: the mapping's LATEST position is taken before CreateEventSourceMapping answers.
     dynamodb.put_item(TableName=table, Item={"pk": {"S": "after"}})
     seen = _wait_for(lambda: _rows(cloud, table, "seen#"))
     time.sleep(0.5)
