@@ -224,7 +224,8 @@ class Clock:
 
 
 class _StampedClient:
-    """A DynamoDB client that remembers (per thread) when its last `put_item` was sent."""
+    """A DynamoDB client that remembers (per thread) when its last `put_item` was sent and
+    when it was acknowledged."""
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -235,11 +236,17 @@ class _StampedClient:
 
     def put_item(self, **params: Any) -> Any:
         self._local.sent = time.time()
-        return self._client.put_item(**params)
+        answer = self._client.put_item(**params)
+        self._local.acknowledged = time.time()
+        return answer
 
     @property
     def last_sent(self) -> float:
         return float(self._local.sent)
+
+    @property
+    def last_acknowledged(self) -> float:
+        return float(self._local.acknowledged)
 
 
 def seed_users(endpoint: str, count: int) -> list[str]:
@@ -277,6 +284,8 @@ class Workload:
     newest: dict[str, tuple[str, str]]
     # Per (group, sort key) of each workload message: when its PutItem was sent (epoch s).
     sent: dict[tuple[str, str], float]
+    # The same messages: when their PutItem was answered.
+    acknowledged: dict[tuple[str, str], float] = field(default_factory=dict)
     threads: int = 0
     messages: int = 0
     cancelled: int = 0
@@ -337,6 +346,7 @@ def run_workload(
         with lock:
             work.messages += 1
             work.sent[(conversation.group_uuid, sk)] = stamped.last_sent
+            work.acknowledged[(conversation.group_uuid, sk)] = stamped.last_acknowledged
             if sk > work.newest[conversation.group_uuid][0]:
                 work.newest[conversation.group_uuid] = (sk, text)
 
@@ -670,8 +680,20 @@ class Observation:
         """Write (PutItem sent) to the start of the invocation that got it, per message."""
         return self._since_sent(self.handler.received_at)
 
-    def _since_sent(self, at: dict[tuple[str, str], float]) -> list[float]:
-        return [(at[key] - sent) * 1000 for key, sent in self.work.sent.items() if key in at]
+    def delivery_after_acknowledged_ms(self) -> list[float]:
+        """From the PutItem's answer to the start of the invocation that got it, per message
+        (negative when the invocation started before the answer reached the writer)."""
+        return self._since_sent(self.handler.received_at, self.work.acknowledged)
+
+    def put_item_ms(self) -> list[float]:
+        """Each workload message's PutItem, sent to answered (the engine's queue included)."""
+        return self._since_sent(self.work.acknowledged)
+
+    def _since_sent(
+        self, at: dict[tuple[str, str], float], since: dict[tuple[str, str], float] | None = None
+    ) -> list[float]:
+        since = self.work.sent if since is None else since
+        return [(at[key] - start) * 1000 for key, start in since.items() if key in at]
 
 
 def _settled_log(endpoint: str, expected: int, timeout_s: float = 10.0) -> HandlerLog:
@@ -722,6 +744,8 @@ def summary(seen: Observation) -> dict[str, Any]:
     work, stream, handler = seen.work, seen.stream, seen.handler
     lags = seen.latencies_ms()
     delivered = seen.delivery_ms()
+    after_ack = seen.delivery_after_acknowledged_ms()
+    put_items = seen.put_item_ms()
     replayed = sum(count - 1 for count in handler.applied.values() if count > 1)
     return {
         "messages": work.messages,
@@ -751,6 +775,12 @@ def summary(seen: Observation) -> dict[str, Any]:
         # The issue's "write-to-handler": until the invocation holding the record started.
         "write_to_handler_p50_ms": percentile(delivered, 50) if len(delivered) > 1 else None,
         "write_to_handler_p95_ms": percentile(delivered, 95) if len(delivered) > 1 else None,
+        # The same, from the PutItem's answer: the stream's own lag, without the write's
+        # wait in the engine behind the other writers (`put_item_*`).
+        "acknowledged_to_handler_p50_ms": percentile(after_ack, 50) if len(after_ack) > 1 else None,
+        "acknowledged_to_handler_p95_ms": percentile(after_ack, 95) if len(after_ack) > 1 else None,
+        "put_item_p50_ms": percentile(put_items, 50) if len(put_items) > 1 else None,
+        "put_item_p95_ms": percentile(put_items, 95) if len(put_items) > 1 else None,
         "stream_records": stream.records,
         "stream_shards": stream.shards,
         "stream_message_inserts": sum(stream.message_inserts.values()),

@@ -445,6 +445,10 @@ class MappingPoller:
             self.wake.wait(IDLE_WAIT_S)
             return
         self._relane()
+        # A lane that is free starts on what is buffered before the next read, which under
+        # load waits its turn in the engine: records read while the lanes were busy do not
+        # wait for it too.
+        self._start_ready(time.monotonic())
         now = time.monotonic()
         room = self._batch_size() * len(self.lanes) - self._buffered()
         # While every lane is busy, new records only queue: read them now and then, not on

@@ -28,10 +28,14 @@ _deserializer = TypeDeserializer()
 
 # Standard retry mode retries throttling and transient errors with backoff; the timeouts
 # stay well inside the functions' own timeout so a slow call fails instead of hanging.
+# The pool holds a connection for each call a function makes at once (message-stream's
+# concurrent group lookups); botocore's default is 10.
+MAX_CALLS_IN_FLIGHT = 25
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5},
     connect_timeout=3,
     read_timeout=5,
+    max_pool_connections=MAX_CALLS_IN_FLIGHT,
 )
 
 # DynamoDB's limits on one call.

@@ -12,9 +12,7 @@ import logging
 import os
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from common.dynamo import dynamodb_client
-from common.errors import ServiceError
 
 from message_stream.models import MalformedRecord, NewMessage, parse_record
 from message_stream.repository import MessageRepository
@@ -44,16 +42,15 @@ def handle(event: object, service: MessageStreamService) -> dict[str, Any]:
         if message is not None:
             messages.append(message)
     failures: list[dict[str, str]] = []
-    for update in group_updates(messages):
-        try:
-            service.apply_update(update)
-        except (ServiceError, ClientError, BotoCoreError):
-            logger.exception(
-                "group %s failed; its %d record(s) will be retried",
-                update.newest.group_uuid,
-                len(update.messages),
-            )
-            failures.extend({"itemIdentifier": m.sequence_number} for m in update.messages)
+    for failed in service.apply_all(group_updates(messages)):
+        update = failed.update
+        logger.error(
+            "group %s failed; its %d record(s) will be retried",
+            update.newest.group_uuid,
+            len(update.messages),
+            exc_info=failed.error,
+        )
+        failures.extend({"itemIdentifier": m.sequence_number} for m in update.messages)
     return {"batchItemFailures": failures}
 
 

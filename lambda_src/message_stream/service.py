@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from message_stream.models import NewMessage
-from message_stream.repository import MessageRepository
+from message_stream.repository import GroupError, GroupMove, MessageRepository
 
 logger = logging.getLogger(__name__)
 
@@ -40,35 +40,57 @@ def group_updates(messages: list[NewMessage]) -> list[GroupUpdate]:
     return updates
 
 
+@dataclass(frozen=True)
+class FailedUpdate:
+    """A group update that could not be applied, and why."""
+
+    update: GroupUpdate
+    error: GroupError
+
+
 @dataclass
 class MessageStreamService:
     """Moves every participant's group row to the group's newest message."""
 
     repository: MessageRepository
 
-    def apply(self, message: NewMessage) -> int:
-        """Bring each group row of the message's group up to it; return how many moved.
+    def apply_all(self, updates: list[GroupUpdate]) -> list[FailedUpdate]:
+        """Bring each update's group rows up to its newest message; return those that failed.
 
-        Rows already at or after the message are left alone, so applying the same message
-        twice, or an older one after a newer one, changes nothing.
+        Rows already at or after a message are left alone, so applying the same updates
+        twice, or an older message after a newer one, changes nothing. A group whose rows
+        could not be read or moved fails alone; the others are applied.
         """
-        moved = self.repository.move_all(self.repository.group_rows(message.group_uuid), message)
+        lookups = self.repository.group_rows_of([u.newest.group_uuid for u in updates])
+        failed: list[FailedUpdate] = []
+        moves: list[GroupMove] = []
+        found: list[GroupUpdate] = []
+        for update, rows in zip(updates, lookups, strict=True):
+            if isinstance(rows, list):
+                moves.append(GroupMove(rows, update.newest))
+                found.append(update)
+            else:
+                failed.append(FailedUpdate(update, rows))
+        for update, outcome in zip(found, self.repository.move_groups(moves), strict=True):
+            if isinstance(outcome, int):
+                self._log_applied(update, outcome)
+            else:
+                failed.append(FailedUpdate(update, outcome))
+        return failed
+
+    @staticmethod
+    def _log_applied(update: GroupUpdate, moved: int) -> None:
+        newest = update.newest
         logger.info(
             "message group %s at %s: %d group row(s) moved",
-            message.group_uuid,
-            message.sort_key,
+            newest.group_uuid,
+            newest.sort_key,
             moved,
         )
-        return moved
-
-    def apply_update(self, update: GroupUpdate) -> int:
-        """Apply the group's newest message; the ones it covers are done with it."""
-        moved = self.apply(update.newest)
         for message in update.covered:
             logger.info(
                 "message group %s at %s: 0 group row(s) moved (covered by %s)",
                 message.group_uuid,
                 message.sort_key,
-                update.newest.sort_key,
+                newest.sort_key,
             )
-        return moved

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -15,7 +16,12 @@ from botocore.exceptions import ClientError
 from common.dynamo import serialize
 from message_stream.handler import handle
 from message_stream.models import MalformedRecord, NewMessage, parse_record
-from message_stream.repository import MessageRepository
+from message_stream.repository import (
+    ROWS_PER_TRANSACTION,
+    GroupMove,
+    MessageRepository,
+    shared_transactions,
+)
 from message_stream.service import MessageStreamService
 
 from datamodel.tables import MESSAGE_GROUP_INDEX
@@ -244,6 +250,102 @@ def test_a_group_larger_than_one_transaction_moves_every_row(world: World) -> No
     for member in members:
         expected = (T3, "ahead") if member == "member07" else (T2, "hello all")
         assert [(sk, text) for _, sk, text in world.conversations(member)] == [expected]
+
+
+class CountingClient:
+    """A DynamoDB client that counts the `TransactWriteItems` calls made through it."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.transactions = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **params: Any) -> Any:
+        self.transactions += 1
+        return self._client.transact_write_items(**params)
+
+
+def counted(world: World, repository: type[MessageRepository] = MessageRepository) -> Any:
+    """A service over `repository` whose client counts transactions (as `.client`)."""
+    client = CountingClient(world.client)
+    service = MessageStreamService(
+        repository(client, table=world.table, group_index=MESSAGE_GROUP_INDEX, sleep=no_sleep)
+    )
+    return service, client
+
+
+def test_a_batch_moves_all_its_groups_in_one_transaction(world: World) -> None:
+    world.put(group_row("carol", "alice", "g2", T1, "carol says hi"))
+    world.put(group_row("dave", "erin", "g3", T0, "x"))
+    world.tap.records()
+    for group, sk in (("g1", T2), ("g2", T3), ("g3", T2)):
+        world.send_message(group, sk, f"news in {group}")
+    service, client = counted(world)
+    assert handle(world.tap.event(), service) == {"batchItemFailures": []}
+    assert client.transactions == 1
+    assert world.conversations("alice") == [("g2", T3, "news in g2"), ("g1", T2, "news in g1")]
+    assert world.conversations("carol") == [("g2", T3, "news in g2")]
+    assert world.conversations("dave") == [("g3", T2, "news in g3")]
+
+
+def test_a_group_that_cancels_the_shared_transaction_does_not_hold_the_others(
+    world: World,
+) -> None:
+    """g1's index view is stale (its rows moved since): g2 still moves, and so does g1."""
+    stale = world.repository.group_rows("g1")
+    world.send_message("g1", "2026-03-01T10:30:00.000000+00:00", "moved meanwhile")
+    handle(world.tap.event(), world.service)
+
+    class StaleView(MessageRepository):
+        def group_rows(self, group_uuid: str) -> list[dict[str, Any]]:
+            return stale if group_uuid == "g1" else super().group_rows(group_uuid)
+
+    service, client = counted(world, StaleView)
+    world.send_message("g1", T3, "newest")
+    world.send_message("g2", T2, "carol again")
+    assert handle(world.tap.event(), service) == {"batchItemFailures": []}
+    # the shared one (cancelled), then g1 and g2 each on their own
+    assert client.transactions == 3
+    assert world.conversations("bob") == [("g1", T3, "newest")]
+    assert world.conversations("alice") == [("g1", T3, "newest"), ("g2", T2, "carol again")]
+
+
+def test_group_lookups_run_concurrently(world: World) -> None:
+    """Three lookups meet at a barrier: looked up one after another, they would time out."""
+    barrier = threading.Barrier(3, timeout=10)
+
+    class Rendezvous(MessageRepository):
+        def group_rows(self, group_uuid: str) -> list[dict[str, Any]]:
+            barrier.wait()
+            return super().group_rows(group_uuid)
+
+    repository = Rendezvous(world.client, table=world.table, group_index=MESSAGE_GROUP_INDEX)
+    found = repository.group_rows_of(["g1", "g2", "nobody"])
+    assert [sorted(str(row["pk"]) for row in rows) for rows in found] == [  # type: ignore[union-attr]
+        ["GRP#alice", "GRP#bob"],
+        ["GRP#alice"],
+        [],
+    ]
+
+
+def move(group: str, sk: str, *owners_at: tuple[str, str]) -> GroupMove:
+    rows = [group_row(owner, "x", group, at, "old") for owner, at in owners_at]
+    return GroupMove(rows, NewMessage(group, sk, "new", "1"))
+
+
+def test_shared_transactions_take_whole_groups_and_never_one_item_twice() -> None:
+    small = move("g1", T2, ("alice", T0), ("bob", T0))
+    clash = move("g2", T2, ("alice", T1))  # alice's new g2 row would have g1's new key
+    done = move("g3", T1, ("carol", T2))  # already past its message: nothing to move
+    big = move("g4", T3, *((f"m{n}", T0) for n in range(ROWS_PER_TRANSACTION + 1)))
+    fills = [move(f"f{n}", T3, (f"u{n}", T0)) for n in range(ROWS_PER_TRANSACTION - 1)]
+    packs, alone = shared_transactions([small, clash, done, big, *fills])
+    assert alone == [3]
+    assert packs[0] == [0]  # g2 cannot join g1
+    assert packs[1] == [1, *range(4, 4 + ROWS_PER_TRANSACTION - 1)]  # 1 + 49 rows
+    assert len(packs) == 2
 
 
 def test_malformed_records_are_skipped_and_change_nothing(world: World) -> None:
