@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,11 +32,19 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
 
 
+@functools.cache
+def _session() -> boto3.Session:
+    """One boto3 session for the process. `mock_aws` drops boto3's default session on every
+    start, and a client of a new session loads botocore's JSON models again (~0.1 s); moto
+    intercepts the clients of any session while it is active."""
+    return boto3.Session()
+
+
 @pytest.fixture
 def moto_client(aws_env: None, local_stage: StageConfig) -> Iterator[Any]:
     """A DynamoDB client inside `mock_aws` with the local stage's tables created."""
     with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
+        client = _session().client("dynamodb", region_name=REGION)
         for spec in local_stage.tables:
             client.create_table(**create_table_request(spec))
         yield client

@@ -72,3 +72,19 @@ def test_local_uses_fake_credentials_only_when_none_are_configured(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     client = resolve_target("local", "http://127.0.0.1:9").client()
     assert client._request_signer._credentials.access_key == "mine"
+
+
+def test_each_target_resolves_its_own_credentials_over_one_model_loader(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "first")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "first-secret")
+    first = resolve_target("prod", env={})
+    assert first.session.get_credentials().access_key == "first"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "second")
+    second = resolve_target("prod", env={})
+    assert second.session.get_credentials().access_key == "second"
+    assert first.session.get_credentials().access_key == "first"  # resolved per target
+    loaders = {id(t.session._session.get_component("data_loader")) for t in (first, second)}
+    assert len(loaders) == 1  # the models are read once, not once per target
