@@ -91,12 +91,16 @@ format: $(PY_STAMP) ## Apply ruff's fixes and formatting.
 TEST_ARGS := -n 2 --dist loadfile
 # No DynamoDB engine, local cloud or deploy: unit, template and handler logic tests.
 TEST_FAST_ARGS := -n 2 -m "not integration and not slow"
+# Tests write bytecode even where the shell says not to (PYTHONDONTWRITEBYTECODE): every
+# worker, synth and CLI subprocess otherwise compiles the repo's modules (and pytest
+# rewrites every test module) again. __pycache__ is ignored by git and by the Lambda assets.
+TEST_ENV := PYTHONDONTWRITEBYTECODE=
 
 test: install lint $(TEST_PREREQS) ## Lint, then every test (unit, infrastructure, integration, docgen).
-	$(PY) -m pytest $(TEST_ARGS)
+	$(TEST_ENV) $(PY) -m pytest $(TEST_ARGS)
 
 test-fast: install ## The tests that need no engine, cloud or deploy (under a minute).
-	FUZZ_EXAMPLES=100 $(PY) -m pytest $(TEST_FAST_ARGS)
+	$(TEST_ENV) FUZZ_EXAMPLES=100 $(PY) -m pytest $(TEST_FAST_ARGS)
 
 infra: install ## Only the infrastructure tests (assertions, snapshots, cdk-nag, cfn-lint).
 	$(PY) -m pytest tests/infrastructure
