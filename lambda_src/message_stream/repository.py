@@ -209,7 +209,8 @@ class MessageRepository:
         Groups share transactions (`shared_transactions`). When a shared one is cancelled,
         nothing of it was written: a group whose own actions failed for a reason other than
         a condition or a conflict fails at once, and every other group of it is moved on its
-        own by `move_all`, with the rows that turned out stale read again first.
+        own by `move_all`, with the rows that turned out stale read again first. A shared
+        one refused as a whole (throttled, invalid) is retried a group at a time.
         """
         results: dict[int, int | GroupError] = {}
         packs, alone = shared_transactions(moves)
@@ -218,7 +219,12 @@ class MessageRepository:
             try:
                 reasons = self._try_moves([moves[index] for index in pack])
             except GROUP_ERRORS as error:
-                results.update((index, error) for index in pack)
+                # Refused as a whole (throttled, or invalid): alone, each group fails or
+                # moves on its own merits.
+                if len(pack) == 1:
+                    results[pack[0]] = error
+                else:
+                    retry.update((index, moves[index]) for index in pack)
                 continue
             if reasons is None:
                 results.update((index, len(moves[index].due)) for index in pack)

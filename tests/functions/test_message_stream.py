@@ -312,6 +312,35 @@ def test_a_group_that_cancels_the_shared_transaction_does_not_hold_the_others(
     assert world.conversations("alice") == [("g1", T3, "newest"), ("g2", T2, "carol again")]
 
 
+def test_a_shared_transaction_refused_as_a_whole_is_retried_a_group_at_a_time(
+    world: World,
+) -> None:
+    """A request error (here: invalid, for g2's actions) fails g2 alone, not g1 with it."""
+
+    class RefusesG2(CountingClient):
+        def transact_write_items(self, **params: Any) -> Any:
+            self.transactions += 1
+            if any("g2" in json.dumps(item) for item in params["TransactItems"]):
+                raise ClientError(
+                    {"Error": {"Code": "ValidationException", "Message": "too large"}},
+                    "TransactWriteItems",
+                )
+            return self._client.transact_write_items(**params)
+
+    client = RefusesG2(world.client)
+    service = MessageStreamService(
+        MessageRepository(client, table=world.table, group_index=MESSAGE_GROUP_INDEX)
+    )
+    world.send_message("g1", T2, "fine")
+    world.send_message("g2", T3, "refused")
+    event = world.tap.event()
+    g2_record = event["Records"][1]["dynamodb"]["SequenceNumber"]
+    assert handle(event, service) == {"batchItemFailures": [{"itemIdentifier": g2_record}]}
+    assert client.transactions == 3  # the shared one, then g1 and g2 each alone
+    assert world.conversations("bob") == [("g1", T2, "fine")]
+    assert world.conversations("alice")[1] == ("g2", T1, "carol says hi")
+
+
 def test_group_lookups_run_concurrently(world: World) -> None:
     """Three lookups meet at a barrier: looked up one after another, they would time out."""
     barrier = threading.Barrier(3, timeout=10)
