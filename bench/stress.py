@@ -674,24 +674,25 @@ class Observation:
 
     def latencies_ms(self) -> list[float]:
         """Write (PutItem sent) to applied (the handler's log line), per workload message."""
-        return self._since_sent(self.handler.applied_at)
+        return self._elapsed_ms(self.handler.applied_at)
 
     def delivery_ms(self) -> list[float]:
         """Write (PutItem sent) to the start of the invocation that got it, per message."""
-        return self._since_sent(self.handler.received_at)
+        return self._elapsed_ms(self.handler.received_at)
 
     def delivery_after_acknowledged_ms(self) -> list[float]:
         """From the PutItem's answer to the start of the invocation that got it, per message
         (negative when the invocation started before the answer reached the writer)."""
-        return self._since_sent(self.handler.received_at, self.work.acknowledged)
+        return self._elapsed_ms(self.handler.received_at, since=self.work.acknowledged)
 
     def put_item_ms(self) -> list[float]:
         """Each workload message's PutItem, sent to answered (the engine's queue included)."""
-        return self._since_sent(self.work.acknowledged)
+        return self._elapsed_ms(self.work.acknowledged)
 
-    def _since_sent(
+    def _elapsed_ms(
         self, at: dict[tuple[str, str], float], since: dict[tuple[str, str], float] | None = None
     ) -> list[float]:
+        """Per workload message in both: `at` less `since` (default: when it was sent)."""
         since = self.work.sent if since is None else since
         return [(at[key] - start) * 1000 for key, start in since.items() if key in at]
 
@@ -739,6 +740,11 @@ def observe(endpoint: str, *, catch_up_timeout_s: float = 180.0, **workload: Any
     )
 
 
+def _percentile_or_none(values: list[float], pct: float) -> float | None:
+    """`percentile`, or `None` when there are too few values for one."""
+    return percentile(values, pct) if len(values) > 1 else None
+
+
 def summary(seen: Observation) -> dict[str, Any]:
     """The JSON-able figures of a run."""
     work, stream, handler = seen.work, seen.stream, seen.handler
@@ -769,18 +775,18 @@ def summary(seen: Observation) -> dict[str, Any]:
             if seen.catch_up_s is not None
             else None
         ),
-        "write_to_applied_p50_ms": percentile(lags, 50) if len(lags) > 1 else None,
-        "write_to_applied_p95_ms": percentile(lags, 95) if len(lags) > 1 else None,
+        "write_to_applied_p50_ms": _percentile_or_none(lags, 50),
+        "write_to_applied_p95_ms": _percentile_or_none(lags, 95),
         "write_to_applied_max_ms": round(max(lags), 2) if lags else None,
         # The issue's "write-to-handler": until the invocation holding the record started.
-        "write_to_handler_p50_ms": percentile(delivered, 50) if len(delivered) > 1 else None,
-        "write_to_handler_p95_ms": percentile(delivered, 95) if len(delivered) > 1 else None,
+        "write_to_handler_p50_ms": _percentile_or_none(delivered, 50),
+        "write_to_handler_p95_ms": _percentile_or_none(delivered, 95),
         # The same, from the PutItem's answer: the stream's own lag, without the write's
         # wait in the engine behind the other writers (`put_item_*`).
-        "acknowledged_to_handler_p50_ms": percentile(after_ack, 50) if len(after_ack) > 1 else None,
-        "acknowledged_to_handler_p95_ms": percentile(after_ack, 95) if len(after_ack) > 1 else None,
-        "put_item_p50_ms": percentile(put_items, 50) if len(put_items) > 1 else None,
-        "put_item_p95_ms": percentile(put_items, 95) if len(put_items) > 1 else None,
+        "acknowledged_to_handler_p50_ms": _percentile_or_none(after_ack, 50),
+        "acknowledged_to_handler_p95_ms": _percentile_or_none(after_ack, 95),
+        "put_item_p50_ms": _percentile_or_none(put_items, 50),
+        "put_item_p95_ms": _percentile_or_none(put_items, 95),
         "stream_records": stream.records,
         "stream_shards": stream.shards,
         "stream_message_inserts": sum(stream.message_inserts.values()),

@@ -12,11 +12,12 @@ cancels the shared transaction is moved on its own, so it never holds the others
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, get_args
 
 from botocore.exceptions import BotoCoreError, ClientError
 from common import dynamo
@@ -34,8 +35,8 @@ _EXPECTED_REASONS = frozenset({CONDITION_FAILED, "TransactionConflict"})
 # A transaction holds at most 100 actions: a Delete and a Put per row.
 ROWS_PER_TRANSACTION = 50
 # What one group's lookup or move may fail with, without failing the other groups.
-GROUP_ERRORS = (ServiceError, ClientError, BotoCoreError)
 GroupError: TypeAlias = ServiceError | ClientError | BotoCoreError
+GROUP_ERRORS: tuple[type[Exception], ...] = get_args(GroupError)
 
 
 class GroupMoveFailed(ConflictError):
@@ -49,7 +50,7 @@ class GroupMove:
     rows: list[Item]
     message: NewMessage
 
-    @property
+    @functools.cached_property
     def due(self) -> list[Item]:
         """The rows still behind the message (the others are at or past it)."""
         return [row for row in self.rows if str(row["sk"]) < self.message.sort_key]

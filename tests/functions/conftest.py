@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
 from scripts.schema import create_table_request
+from scripts.target import new_session
 from stacks.config import StageConfig, stage_config
 from tests.functions.helpers import REGION, FakeClock
 
@@ -32,19 +31,15 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
 
 
-@functools.cache
-def _session() -> boto3.Session:
-    """One boto3 session for the process. `mock_aws` drops boto3's default session on every
-    start, and a client of a new session loads botocore's JSON models again (~0.1 s); moto
-    intercepts the clients of any session while it is active."""
-    return boto3.Session()
-
-
 @pytest.fixture
 def moto_client(aws_env: None, local_stage: StageConfig) -> Iterator[Any]:
-    """A DynamoDB client inside `mock_aws` with the local stage's tables created."""
+    """A DynamoDB client inside `mock_aws` with the local stage's tables created.
+
+    Its session shares the process's model loader (`new_session`): `mock_aws` drops boto3's
+    default session on every start, whose next client would parse botocore's models again.
+    """
     with mock_aws():
-        client = _session().client("dynamodb", region_name=REGION)
+        client = new_session().client("dynamodb", region_name=REGION)
         for spec in local_stage.tables:
             client.create_table(**create_table_request(spec))
         yield client
